@@ -1,0 +1,1 @@
+"""The `atlas` command line: thin commands over the core and the engine."""

@@ -1,0 +1,30 @@
+"""Helpers shared by the commands: opening the catalogue, printing JSON and tables."""
+
+import json
+import sys
+
+import click
+
+from atlas.core.catalogue import Catalogue
+
+
+def open_catalogue(ctx: click.Context) -> Catalogue:
+    root = ctx.find_root()
+    if "catalogue" not in root.obj:
+        root.obj["catalogue"] = Catalogue.open(root.obj.get("home"))
+        ctx.call_on_close(root.obj["catalogue"].close)
+    return root.obj["catalogue"]
+
+
+def echo_json(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def json_option(func):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
+
+
+def console():
+    from rich.console import Console
+
+    return Console(file=sys.stdout, soft_wrap=False)

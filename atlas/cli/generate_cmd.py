@@ -1,0 +1,107 @@
+import click
+
+from atlas.cli.common import echo_json, json_option, open_catalogue
+
+DEMO_PROMPT = ("highly detailed, high quality, digital painting of a futuristic city with high tech machines "
+               "and bright lights, planets, galaxies")
+
+
+def render_info(catalogue, title, author, licence, description=None, tags=()):
+    from atlas.core.renders import RenderInfo
+
+    config = catalogue.home.config()
+    author = author or config.get("author", {}).get("name")
+    licence = licence or config.get("defaults", {}).get("licence") or "CC0-1.0"
+    return RenderInfo(title=title, description=description, author=author, licence_id=licence, tags=list(tags))
+
+
+def check_licence(catalogue, licence_id):
+    """Fail on an unknown licence before any model loads."""
+    from atlas.core import licences
+
+    with catalogue.session() as session:
+        return licences.get(session, licence_id).id
+
+
+@click.command()
+@click.argument("prompt")
+@click.option("--negative", default="", help="Negative prompt.")
+@click.option("--steps", type=int, default=50, show_default=True)
+@click.option("--sampler", default="Euler a", show_default=True, help="A1111 sampler name.")
+@click.option("--cfg", type=float, default=7.0, show_default=True, help="CFG scale.")
+@click.option("--size", default="768x512", show_default=True, help="WIDTHxHEIGHT, multiples of 8.")
+@click.option("--seed", type=int, default=-1, show_default=True, help="-1 draws a random seed (recorded).")
+@click.option("--model", "model_name", help="Registered checkpoint name (default: newest, else the demo model).")
+@click.option("--licence", help="Output licence id (default from config, else CC0-1.0).")
+@click.option("--author", help="Who prompted it (default from config).")
+@click.option("--title", help="Title of the render.")
+@click.option("--tag", "tags", multiple=True, help="Tag the render (repeatable).")
+@json_option
+@click.pass_context
+def generate(ctx, prompt, negative, steps, sampler, cfg, size, seed, model_name, licence, author, title, tags,
+             as_json):
+    """txt2img: generate a render from PROMPT and record everything about it."""
+    from atlas.core import settings
+
+    width, height = settings.parse_size(size)
+    from atlas.engine.generate import Txt2ImgRequest  # validated before any model loads
+
+    request = Txt2ImgRequest(prompt=prompt, negative_prompt=negative, steps=steps, sampler=sampler, cfg=cfg,
+                             width=width, height=height, seed=seed, model=model_name).checked()
+    catalogue = open_catalogue(ctx)
+    info = render_info(catalogue, title, author, licence, tags=tags)
+    info.licence_id = check_licence(catalogue, info.licence_id)
+    if model_name:
+        from atlas.core import models
+
+        with catalogue.session() as session:
+            models.get(session, model_name, kind="checkpoint")
+    run_generate(catalogue, request, info, as_json)
+
+
+def run_generate(catalogue, request, info, as_json):
+    from atlas.cli.progress import step_progress
+    from atlas.engine.generate import generate as engine_generate
+
+    with step_progress("txt2img") as progress:
+        render = engine_generate(catalogue, request, info, progress=progress)
+    print_render(catalogue, render.id, as_json)
+
+
+def print_render(catalogue, render_id, as_json):
+    from atlas.core.record import describe, get_render
+
+    with catalogue.session() as session:
+        render = get_render(session, render_id)
+        facts = describe(session, render, catalogue.store.root)
+    if as_json:
+        echo_json(facts)
+    else:
+        click.echo(facts["id"])
+
+
+@click.command()
+@json_option
+@click.pass_context
+def demo(ctx, as_json):
+    """Generate a render on the embedded demo model and show its record."""
+    from atlas.engine.generate import Txt2ImgRequest
+
+    catalogue = open_catalogue(ctx)
+    info = render_info(catalogue, "atlas demo render", None, None)
+    request = Txt2ImgRequest(prompt=DEMO_PROMPT, steps=20, width=512, height=384, seed=-1,
+                             model="atlas-demo-tiny-sd").checked()
+    from atlas.engine.demo_model import ensure
+
+    ensure(catalogue)
+    from atlas.cli.progress import step_progress
+    from atlas.engine.generate import generate as engine_generate
+
+    with step_progress("demo txt2img") as progress:
+        render = engine_generate(catalogue, request, info, progress=progress)
+    if as_json:
+        print_render(catalogue, render.id, True)
+    else:
+        from atlas.cli.show_cmd import show_render
+
+        show_render(catalogue, render.id)

@@ -1,0 +1,64 @@
+"""Entry point. Commands are imported only when run, so `atlas show` never loads torch."""
+
+import importlib
+import sys
+
+import click
+
+from atlas.core.errors import AtlasError
+
+# name -> "module:attribute"; each module holds one command or command group.
+COMMANDS = {
+    "init": "atlas.cli.init_cmd:init",
+    "model": "atlas.cli.model_cmd:model",
+    "generate": "atlas.cli.generate_cmd:generate",
+    "demo": "atlas.cli.generate_cmd:demo",
+    "show": "atlas.cli.show_cmd:show",
+    "list": "atlas.cli.show_cmd:list_renders",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="ATLAS_HOME", type=click.Path(file_okay=False),
+              help="The atlas home (catalogue, store, models). Default: $ATLAS_HOME or the platform data dir.")
+@click.version_option(package_name="atlas", message="atlas %(version)s")
+@click.pass_context
+def cli(ctx, home):
+    """atlas: generate, catalogue, search and export diffusion renders with their full provenance."""
+    ctx.obj = {"home": home}
+
+
+def main(argv=None) -> int:
+    try:
+        cli.main(args=argv, prog_name="atlas", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("atlas: interrupted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("atlas: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:  # usage errors: exit 2
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except AtlasError as exc:
+        click.echo(f"atlas: error: {exc}", err=True)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+import click
+
+from atlas.cli.common import echo_json, json_option, open_catalogue
+
+
+@click.group()
+def model():
+    """Register and list models (checkpoints and upscalers) with their hashes and licences."""
+
+
+@model.command("add")
+@click.argument("source")
+@click.option("--name", required=True, help="Name to refer to the model by.")
+@click.option("--licence", "licence_id", help="Licence id (required when the model card names none).")
+@click.option("--kind", type=click.Choice(["checkpoint", "upscaler"]), default="checkpoint", show_default=True)
+@click.option("--config", "pipeline_config", type=click.Path(exists=True, file_okay=False),
+              help="Local diffusers config folder for a single-file checkpoint.")
+@json_option
+@click.pass_context
+def add(ctx, source, name, licence_id, kind, pipeline_config, as_json):
+    """Register SOURCE: a diffusers folder, a .safetensors/.ckpt file, an upscaler .pth, or a hub id."""
+    from atlas.core import hub, models
+
+    catalogue = open_catalogue(ctx)
+    with catalogue.session() as session:
+        path = hub.local_or_download(source, catalogue.home.models / name)
+        config = {"pipeline_config": str(pipeline_config)} if pipeline_config else {}
+        row = models.register(session, str(path), name, licence_id, kind=kind, config=config)
+        row.source = source
+        session.commit()
+        facts = model_facts(row)
+    if as_json:
+        echo_json(facts)
+    else:
+        click.echo(f"registered {facts['name']} ({facts['kind']}, {facts['short_hash']}, {facts['licence']})")
+
+
+def model_facts(row) -> dict:
+    return {"name": row.name, "kind": row.kind, "format": row.format, "source": row.source, "path": row.path,
+            "sha256": row.sha256, "short_hash": row.short_hash, "licence": row.licence_id, "demo": row.demo}
+
+
+@model.command("list")
+@json_option
+@click.pass_context
+def list_models(ctx, as_json):
+    """List registered models. The demo model appears once it has been used."""
+    from sqlmodel import select
+
+    from atlas.core.tables import Model
+
+    catalogue = open_catalogue(ctx)
+    with catalogue.session() as session:
+        rows = [model_facts(m) for m in session.exec(select(Model).order_by(Model.id))]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("no models registered yet (the demo model is built on first use)")
+    for m in rows:
+        label = " [demo: random weights]" if m["demo"] else ""
+        click.echo(f"{m['name']:<28} {m['kind']:<10} {m['short_hash']}  {m['licence']}{label}")

@@ -1,0 +1,97 @@
+import click
+
+from atlas.cli.common import console, echo_json, json_option, open_catalogue
+
+
+@click.command()
+@click.argument("render_id")
+@json_option
+@click.pass_context
+def show(ctx, render_id, as_json):
+    """Show a render: its file, licence, and whole lineage with models and licences."""
+    catalogue = open_catalogue(ctx)
+    if as_json:
+        from atlas.core.record import describe, get_render
+
+        with catalogue.session() as session:
+            echo_json(describe(session, get_render(session, render_id), catalogue.store.root))
+        return
+    show_render(catalogue, render_id)
+
+
+def pass_summary(step: dict) -> str:
+    parts = [f"{step['output']['width']}x{step['output']['height']}"]
+    for label, key in (("sampler", "sampler"), ("steps", "steps"), ("run", "steps_run"), ("cfg", "cfg"),
+                       ("seed", "seed"), ("denoise", "denoise")):
+        if step.get(key) is not None:
+            parts.append(f"{label} {step[key]}")
+    parts += [f"{k} {v}" for k, v in step["settings"].items() if not isinstance(v, (list, dict))]
+    return ", ".join(parts)
+
+
+def show_render(catalogue, render_id) -> None:
+    from rich.table import Table
+
+    from atlas.core.record import describe, get_render
+
+    with catalogue.session() as session:
+        facts = describe(session, get_render(session, render_id), catalogue.store.root)
+    record, out = facts["record"], console()
+    render = record["render"]
+    out.print(f"[bold]render {facts['id']}[/bold]  {render.get('title') or ''}")
+    out.print(f"file     {facts['path']}")
+    out.print(f"sha256   {facts['sha256']}")
+    out.print(f"size     {render['width']}x{render['height']} {render['format']}, {facts['size_bytes']} bytes")
+    out.print(f"created  {render['created']}   author {render.get('author') or '-'}")
+    licence = render.get("licence")
+    out.print(f"licence  {licence['name'] + ' (' + licence['id'] + ')' if licence else '-'}")
+    if facts["tags"]:
+        out.print("tags     " + " ".join(facts["tags"]))
+    first = record["lineage"][0]
+    out.print(f"prompt   {first['prompt']}", markup=False)
+    out.print(f"negative {first['negative_prompt'] or 'none'}", markup=False)
+    table = Table(title=f"lineage: {len(record['lineage'])} passes", show_lines=False)
+    for column in ("#", "kind", "settings", "model", "device", "time"):
+        table.add_column(column)
+    models = {}
+    for i, step in enumerate(record["lineage"], 1):
+        model = step.get("model")
+        if model:
+            models[model["name"]] = model
+        if step.get("upscaler"):
+            models[step["upscaler"]["name"]] = step["upscaler"]
+        table.add_row(str(i), step["kind"], pass_summary(step), model["name"] if model else "-",
+                      step.get("device") or "-", f"{step['duration_s']:.1f}s" if step.get("duration_s") else "-")
+    out.print(table)
+    for model in models.values():
+        demo = "  [demo model: random weights]" if model["demo"] else ""
+        out.print(f"model    {model['name']} ({model['kind']}) sha256 {model['sha256']} "
+                  f"hash {model['short_hash']}, licence {model['licence']['name']}{demo}", markup=False)
+
+
+@click.command("list")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@json_option
+@click.pass_context
+def list_renders(ctx, limit, as_json):
+    """List the newest renders."""
+    from sqlmodel import select
+
+    from atlas.core.tables import Pass, Render
+
+    catalogue = open_catalogue(ctx)
+    with catalogue.session() as session:
+        rows = session.exec(select(Render).order_by(Render.created.desc(), Render.id.desc()).limit(limit)).all()
+        items = []
+        for render in rows:
+            step = session.exec(select(Pass).where(Pass.render_id == render.id)).first()
+            items.append({"id": render.id, "created": render.created.isoformat(), "width": render.width,
+                          "height": render.height, "kind": step.kind if step else None,
+                          "prompt": step.prompt if step else "", "seed": step.seed if step else None,
+                          "licence": render.licence_id, "sha256": render.sha256})
+    if as_json:
+        echo_json(items)
+        return
+    for item in items:
+        click.echo(f"{item['id']:>6}  {item['created'][:19]}  {item['width']}x{item['height']:<5} "
+                   f"{item['kind'] or '-':<8} seed {item['seed']}  {item['prompt'][:60]}")

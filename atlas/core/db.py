@@ -1,0 +1,56 @@
+"""Open the catalogue database and bring its schema to the newest migration."""
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+
+from atlas.core import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(connection=None):
+    from alembic.config import Config
+
+    from atlas.core.resources import data_dir
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(data_dir("migrations")))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> bool:
+    """Migrate to head; returns whether anything ran. A database at head costs one small query."""
+    with engine.begin() as connection:
+        if current_revision(connection) == head_revision():
+            return False
+        from alembic import command
+
+        command.upgrade(alembic_config(connection), "head")
+        return True

@@ -1,0 +1,72 @@
+"""The atlas home: catalogue database, content-addressed store, models, keys and config."""
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atlas.core.errors import BadInput
+
+
+def default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("atlas", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike | None = None) -> "Home":
+        """`--home`, else `ATLAS_HOME`, else the platform data directory."""
+        chosen = home or os.environ.get("ATLAS_HOME") or default_home()
+        return cls(Path(chosen).expanduser().resolve())
+
+    @property
+    def database_path(self) -> Path:
+        return self.root / "atlas.db"
+
+    @property
+    def database_url(self) -> str:
+        return os.environ.get("ATLAS_DATABASE_URL") or f"sqlite:///{self.database_path}"
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def templates(self) -> Path:
+        """User overrides of the shipped Jinja2 templates."""
+        return self.root / "templates"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.toml"
+
+    def config(self) -> dict[str, Any]:
+        """The user's config.toml, validated against schemas/config.schema.json."""
+        if not self.config_path.exists():
+            return {}
+        try:
+            data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise BadInput(f"{self.config_path}: not valid TOML: {exc}") from None
+        from atlas.core.schemas import validate
+
+        validate("config", data, what=str(self.config_path))
+        return data
+
+    def create(self) -> None:
+        for folder in (self.root, self.store, self.models, self.keys):
+            folder.mkdir(parents=True, exist_ok=True)

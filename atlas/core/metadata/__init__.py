@@ -1,0 +1,1 @@
+"""Reading and writing the metadata that travels inside image files."""

@@ -1,0 +1,1 @@
+"""The generation engine: the only layer that imports torch, diffusers and spandrel."""

@@ -1,0 +1,88 @@
+"""Run a pass against the catalogue: record it, do the work, store the output, or record the failure."""
+
+import io
+from dataclasses import dataclass
+
+from atlas.core import models, settings
+from atlas.core.catalogue import Catalogue
+from atlas.core.renders import RenderInfo, begin_pass, fail_pass, finish_pass
+from atlas.core.samplers import canonical
+from atlas.core.tables import Model, Pass
+from atlas.engine import demo_model, device, pipelines, txt2img
+
+
+@dataclass
+class Txt2ImgRequest:
+    prompt: str
+    negative_prompt: str = ""
+    steps: int = 50
+    sampler: str = "Euler a"
+    cfg: float = 7.0
+    width: int = 768
+    height: int = 512
+    seed: int = -1
+    model: str | None = None
+
+    def checked(self) -> "Txt2ImgRequest":
+        settings.check_size(self.width, self.height)
+        settings.check_steps(self.steps)
+        settings.check_cfg(self.cfg)
+        settings.check_seed(self.seed)
+        self.sampler = canonical(self.sampler)
+        return self
+
+
+def resolve_model(catalogue: Catalogue, name: str | None) -> Model:
+    with catalogue.session() as session:
+        if name:
+            return models.get(session, name, kind="checkpoint")
+        found = models.default_checkpoint(session)
+    return found or demo_model.ensure(catalogue)
+
+
+def encode_png(image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def run_pass(catalogue: Catalogue, step: Pass, work, info: RenderInfo, finalize=None):
+    """Record `step`, call `work()` -> (PIL image, pass updates), store the output.
+
+    An exception or Ctrl-C marks the pass failed or interrupted and leaves no file behind.
+    """
+    pass_id = begin_pass(catalogue, step)
+    try:
+        image, updates = work()
+        data = encode_png(image)
+        return finish_pass(catalogue, pass_id, data, image.width, image.height, info, updates, finalize)
+    except KeyboardInterrupt:
+        fail_pass(catalogue, pass_id, "interrupted", "interrupted by the user")
+        raise
+    except BaseException as exc:
+        fail_pass(catalogue, pass_id, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def generate(catalogue: Catalogue, request: Txt2ImgRequest, info: RenderInfo, progress=None,
+             run_id: int | None = None, position: int | None = None, finalize=None):
+    request.checked()
+    model = resolve_model(catalogue, request.model)
+    with catalogue.session() as session:
+        from atlas.core import licences
+
+        if info.licence_id:
+            info.licence_id = licences.get(session, info.licence_id).id
+    seed = settings.resolve_seed(request.seed)
+    pipe = pipelines.for_model(model)
+    step = Pass(kind="txt2img", prompt=request.prompt, negative_prompt=request.negative_prompt, seed=seed,
+                sampler=request.sampler, steps=request.steps, cfg=request.cfg, width=request.width,
+                height=request.height, model_id=model.id, software=device.software(),
+                device=device.pick().description, run_id=run_id, position=position, settings={})
+
+    def work():
+        result = txt2img.run(pipe, request.prompt, request.negative_prompt, request.steps, request.sampler,
+                             request.cfg, request.width, request.height, seed, progress)
+        return result.image, {"steps_run": result.steps_run}
+
+    return run_pass(catalogue, step, work, info, finalize)

@@ -1,0 +1,38 @@
+"""The core never imports torch, diffusers or textual; read commands start without them."""
+
+import subprocess
+import sys
+
+import pytest
+
+CORE_MODULES = ["atlas.core.catalogue", "atlas.core.record", "atlas.core.renders", "atlas.core.models",
+                "atlas.core.metadata.embed", "atlas.core.samplers", "atlas.core.settings", "atlas.cli.main",
+                "atlas.cli.show_cmd"]
+HEAVY = ["torch", "diffusers", "textual", "transformers", "spandrel"]
+
+
+def heavy_modules_after(code: str, env=None) -> list[str]:
+    probe = code + f"\nimport sys\nprint('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
+    line = [x for x in done.stdout.splitlines() if x.startswith("HEAVY=")][-1]
+    return [m for m in line.removeprefix("HEAVY=").split(",") if m]
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_imports_no_heavy_library(module):
+    assert heavy_modules_after(f"import {module}") == []
+
+
+def test_show_and_list_do_not_import_torch(demo_catalogue, home):
+    from atlas.core.renders import RenderInfo
+    from atlas.engine.generate import Txt2ImgRequest, generate
+
+    generate(demo_catalogue, Txt2ImgRequest("a lighthouse", steps=2, width=64, height=64, seed=3), RenderInfo())
+    import os
+
+    env = {**os.environ, "ATLAS_HOME": str(home.root)}
+    code = ("from atlas.cli.main import main\n"
+            "assert main(['show', '1', '--json']) == 0\n"
+            "assert main(['show', '1']) == 0\n"
+            "assert main(['list', '--json']) == 0\n")
+    assert heavy_modules_after(code, env=env) == []
