@@ -116,3 +116,14 @@ def test_sd_parsers_reads_what_atlas_writes(prompt, negative):
     assert sampler.prompts[0].value == prompt
     assert [p.value for p in sampler.negative_prompts] == ([negative] if negative else [])
     assert sampler.parameters["seed"] == "42" and sampler.model.hash == "0123456789"
+
+
+@settings(max_examples=10_000, deadline=None)
+@given(raw=st.one_of(st.text(), st.lists(piece, max_size=12).map("".join),
+                     st.lists(st.sampled_from(["\n", ", ", ": ", '"', "Negative prompt:", "Steps", "\\"]) | piece,
+                              max_size=20).map("".join)))
+def test_fuzz_parse_never_fails_and_returns_text(raw):
+    prompt, negative, parameters = infotext.parse(raw)
+    assert isinstance(prompt, str) and isinstance(negative, str)
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in parameters.items())
+    assert not parameters or raw.strip()  # parameters come only from a non-blank last line

@@ -86,6 +86,10 @@ def _missing_iend(what: str) -> BadInput:
     return BadInput(f"{what}: truncated PNG: the file ends before the IEND chunk")
 
 
+def _no_image_data(what: str) -> BadInput:
+    return BadInput(f"{what}: broken PNG: it has no IDAT chunk, so no image")
+
+
 def read_chunks(data: bytes, what: str = "file") -> list[Chunk]:
     """Every chunk of an in-memory PNG, checking signature, order, lengths and CRCs; IEND must end it."""
     _check_signature(data[:8], len(data), what)
@@ -103,6 +107,8 @@ def read_chunks(data: bytes, what: str = "file") -> list[Chunk]:
         chunks.append(Chunk(ctype, body))
         pos = end
         if ctype == b"IEND":
+            if not any(c.type == b"IDAT" for c in chunks):
+                raise _no_image_data(what)
             return chunks
 
 
@@ -130,7 +136,7 @@ def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True) -> Itera
     size = os.fstat(fh.fileno()).st_size
     fh.seek(0)
     _check_signature(fh.read(8), size, what)
-    pos, first = len(SIGNATURE), True
+    pos, first, seen_idat = len(SIGNATURE), True, False
     while True:
         if pos + 12 > size:
             raise _missing_iend(what)
@@ -151,6 +157,9 @@ def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True) -> Itera
         (stored,) = struct.unpack(">I", _read_exact(fh, 4, what))
         if (check_crc or body is not None) and crc != stored:
             raise _crc_error(ctype, pos, what)
+        seen_idat = seen_idat or ctype == b"IDAT"
+        if ctype == b"IEND" and not seen_idat:
+            raise _no_image_data(what)
         yield span, body
         pos = span.end
         if ctype == b"IEND":
