@@ -15,6 +15,9 @@ COMMANDS = {
     "demo": "atlas.cli.generate_cmd:demo",
     "show": "atlas.cli.show_cmd:show",
     "list": "atlas.cli.show_cmd:list_renders",
+    "keys": "atlas.cli.keys_cmd:keys",
+    "inspect": "atlas.cli.inspect_cmd:inspect",
+    "verify": "atlas.cli.verify_cmd:verify",
 }
 
 
