@@ -59,3 +59,5 @@ def show(facts: dict) -> None:
         echo("c2pa      none")
     for problem in facts["problems"]:
         echo(f"problem   {problem}")
+    if not (params or record or facts["xmp"] or facts["exif_user_comment"] or facts["text"] or c2pa):
+        echo("no embedded metadata found")

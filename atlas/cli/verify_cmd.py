@@ -1,7 +1,7 @@
 import click
 
 from atlas.cli.common import echo_json, json_option, open_catalogue
-from atlas.core.errors import BadInput
+from atlas.core.errors import AtlasError, BadInput
 
 
 @click.command()
@@ -44,4 +44,4 @@ def verify(ctx, targets, check_all, as_json):
         if not problems:
             click.echo(f"ok: {len(results)} checked, no problems")
     if problems:
-        ctx.exit(1)
+        raise AtlasError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found")
