@@ -306,12 +306,23 @@ def rewrite_file(src: str | os.PathLike, dst: str | os.PathLike, entries: list[C
     try:
         with _open(src, what) as fh, open(tmp, "wb") as out:
             out.write(SIGNATURE)
+            # Runs of kept chunks are copied in one go: a render has hundreds of small IDATs.
+            run_start = run_end = None
             for span, body in scan_file(fh, what, check_crc):
                 if body is not None and span.type in TEXT_TYPES and Chunk(span.type, body).keyword in replaced:
+                    if run_start is not None:
+                        _copy_range(fh, out, run_start, run_end - run_start)
+                    run_start = run_end = None
                     continue
-                _copy_range(fh, out, span.offset, span.end - span.offset)
+                if run_start is None:
+                    run_start = span.offset
+                run_end = span.end
                 if span.type == b"IHDR":
+                    _copy_range(fh, out, run_start, run_end - run_start)
                     out.write(b"".join(c.encode() for c in entries))
+                    run_start = run_end = None
+            if run_start is not None:
+                _copy_range(fh, out, run_start, run_end - run_start)
             out.flush()
         os.replace(tmp, dst)
     except BaseException:
