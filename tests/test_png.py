@@ -210,3 +210,19 @@ def test_fuzz_chunk_reader_only_ever_raises_bad_input(data):
         png.texts(chunks, "fuzz.png")
     except BadInput as exc:
         assert str(exc).startswith("fuzz.png: ")
+
+
+@settings(max_examples=2_000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=mutated_png())
+def test_fuzz_streaming_reader_agrees_with_the_in_memory_one(data, tmp_path_factory):
+    path = tmp_path_factory.getbasetemp() / "fuzz-stream.png"
+    path.write_bytes(data)
+    try:
+        expected = [c for c in png.read_chunks(data, "x") if c.type != b"IDAT"]
+    except BadInput:
+        expected = None
+    try:
+        streamed = png.read_file_chunks(path, "x")
+    except BadInput:
+        streamed = None
+    assert streamed == expected

@@ -41,7 +41,8 @@ def _q(name: str) -> str:
 
 
 def _clean(text) -> str:
-    return XML_INVALID.sub("", str(text))
+    """What XML can carry: no control characters; line ends as newlines (XML parsers turn CR into LF)."""
+    return XML_INVALID.sub("", str(text).replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _add(parent: ET.Element, name: str, value, container: str | None = None) -> None:
