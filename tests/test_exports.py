@@ -86,3 +86,24 @@ def test_jpeg_export_of_an_image_with_alpha_and_an_unknown_format(rendered):
     assert Image.open(io.BytesIO(out)).format == "JPEG"
     with pytest.raises(BadInput, match="unknown export format 'gif'"):
         encode_export(data, record, "gif")
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_signed_exports_carry_the_render_as_parent(demo_catalogue, fmt, tmp_path):
+    from atlas.core import keys
+    from atlas.core.metadata import credentials
+
+    keys.create_identity(demo_catalogue.home.keys)
+    render = txt2img(demo_catalogue)
+    data = stored(demo_catalogue, render).read_bytes()
+    with demo_catalogue.session() as session:
+        record = build(session, session.get(Render, render.id))
+    path = tmp_path / f"export.{fmt}"
+    path.write_bytes(encode_export(data, record, fmt, sign_with=keys.signing_identity(demo_catalogue.home)))
+    facts = inspect_file(path, keys.trust_anchor(demo_catalogue.home))
+    assert facts["c2pa"]["validation_state"] == "Trusted", facts["c2pa"]["failures"]
+    chain = facts["c2pa"]["manifests"]
+    assert [m["actions"][-1]["action"] for m in chain] == ["c2pa.transcoded", "c2pa.created"]
+    assert chain[1]["label"] == credentials.read(data)["active_manifest"]
+    assert facts["record"] == record  # signing came last and kept the XMP and EXIF
+    assert exiftool(path)["XMP-dc:Title"] == "Lighthouse"

@@ -29,14 +29,15 @@ def _describe(step: dict) -> str:
     return " ".join(parts)
 
 
-def manifest_definition(record: dict, title: str, has_parent: bool) -> dict:
-    """The manifest for the render `record` describes: created, or an edit of its parent."""
+def manifest_definition(record: dict, title: str, has_parent: bool, action: str | None = None) -> dict:
+    """The manifest for the render `record` describes: created, or an edit of its parent
+    (`action`, default by the pass kind: c2pa.edited, or c2pa.resized for upscales)."""
     last = record["lineage"][-1]
     version = (last.get("software") or {}).get("atlas", "unknown")
     agent = {"name": "atlas", "version": version}
     if has_parent:
         actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}},
-                   {"action": EDIT_ACTIONS.get(last["kind"], "c2pa.edited"), "softwareAgent": agent,
+                   {"action": action or EDIT_ACTIONS.get(last["kind"], "c2pa.edited"), "softwareAgent": agent,
                     "digitalSourceType": COMPOSITE_TRAINED, "description": _describe(last)}]
     else:
         actions = [{"action": "c2pa.created", "softwareAgent": agent, "digitalSourceType": TRAINED,
@@ -55,15 +56,17 @@ def _context(trust_anchor: bytes | None = None):
     return c2pa.Context.from_dict(settings)
 
 
-def sign(data: bytes, record: dict, identity, parent: bytes | None = None, fmt: str = "png") -> bytes:
-    """`data` signed with `identity` (keys.Identity); `parent` is the input render's file, if any."""
+def sign(data: bytes, record: dict, identity, parent: bytes | None = None, fmt: str = "png",
+         action: str | None = None) -> bytes:
+    """`data` (a `fmt` file) signed with `identity` (keys.Identity); `parent` is the PNG it was made
+    from, if any, recorded as its parentOf ingredient with `action` (see manifest_definition)."""
     import c2pa
 
     title = f"atlas-render-{record['render'].get('id')}.{fmt}"
     try:
         info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, identity.chain_pem, identity.key_pem, None)
         with _context() as context, c2pa.Signer.from_info(info) as signer, \
-                c2pa.Builder.from_json(manifest_definition(record, title, parent is not None), context) as builder:
+                c2pa.Builder.from_json(manifest_definition(record, title, parent is not None, action), context) as builder:
             if parent is not None:
                 builder.add_ingredient({"title": "input render", "relationship": "parentOf",
                                         "label": PARENT_LABEL}, MIME["png"], io.BytesIO(parent))

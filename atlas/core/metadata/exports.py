@@ -44,8 +44,14 @@ def _already_embedded(png_data: bytes, record: dict) -> bool:
     return {c.keyword: png.decode_text(c) for c in have} == {k: png.decode_text(c) for k, c in wanted.items()}
 
 
-def encode_export(png_data: bytes, record: dict, fmt: str) -> bytes:
-    """`png_data` (a render's PNG) as `fmt` ("png", "jpeg" or "webp") with all metadata embedded."""
+def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None) -> bytes:
+    """`png_data` (a render's PNG) as `fmt` ("png", "jpeg" or "webp") with all metadata embedded.
+
+    With `sign_with` (a keys.Identity, e.g. `keys.signing_identity(home)`), a JPEG or WebP gets
+    Content Credentials of its own: a `c2pa.transcoded` edit with the PNG as parentOf ingredient,
+    so the render's manifest chain travels on. A PNG export is the render file itself when its
+    metadata is already in place, and so keeps the render's own signature.
+    """
     fmt = fmt.lower().replace("jpg", "jpeg")
     if fmt not in FORMATS:
         raise BadInput(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -59,4 +65,8 @@ def encode_export(png_data: bytes, record: dict, fmt: str) -> bytes:
     out = io.BytesIO()
     options = {"quality": JPEG_QUALITY} if fmt == "jpeg" else {"quality": WEBP_QUALITY, "method": 4}
     image.save(out, format=fmt.upper(), exif=exif_bytes(record), xmp=xmp_packet(record), **options)
-    return out.getvalue()
+    if sign_with is None:
+        return out.getvalue()
+    from atlas.core.metadata import credentials
+
+    return credentials.sign(out.getvalue(), record, sign_with, parent=png_data, fmt=fmt, action="c2pa.transcoded")
