@@ -226,3 +226,14 @@ def test_fuzz_streaming_reader_agrees_with_the_in_memory_one(data, tmp_path_fact
     except BadInput:
         streamed = None
     assert streamed == expected
+
+
+def test_many_big_text_chunks_are_refused_not_loaded(tmp_path, monkeypatch):
+    monkeypatch.setattr(png, "MAX_LOADED_TOTAL", 1 << 20)  # the same rule, at a size a test can afford
+    valid = _valid()
+    at = _first(valid, b"IDAT")
+    filler = b"".join(chunk(b"tEXt", b"k%d\0" % i + b"x" * (300 << 10)) for i in range(4))
+    path = tmp_path / "padded.png"
+    path.write_bytes(valid[:at] + filler + valid[at:])
+    with pytest.raises(BadInput, match="non-image chunks"):
+        png.read_file_chunks(path)

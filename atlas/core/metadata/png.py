@@ -21,6 +21,7 @@ TEXT_TYPES = (b"tEXt", b"iTXt", b"zTXt")
 MAX_INFLATED = 16 << 20  # a compressed text chunk may not inflate past this (zip bombs)
 MAX_LENGTH = (1 << 31) - 1  # the PNG spec's limit on a chunk's data length
 MAX_LOADED_CHUNK = 64 << 20  # a non-image chunk bigger than this is not loaded into memory
+MAX_LOADED_TOTAL = 128 << 20  # nor are more non-image bytes than this, however they are split
 BLOCK = 1 << 20
 IMAGE_DATA = (b"IDAT", b"fdAT")  # chunks that may be huge and are copied, never loaded
 
@@ -169,8 +170,17 @@ def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True) -> Itera
 def read_file_chunks(path: str | os.PathLike, what: str | None = None) -> list[Chunk]:
     """The non-image chunks of a PNG file (IHDR, text, ...), every CRC checked, without loading IDAT."""
     what = what or str(path)
+    chunks, total = [], 0
     with _open(path, what) as fh:
-        return [Chunk(span.type, body) for span, body in scan_file(fh, what) if body is not None]
+        for span, body in scan_file(fh, what):
+            if body is None:
+                continue
+            total += len(body)
+            if total > MAX_LOADED_TOTAL:
+                raise BadInput(f"{what}: more than {MAX_LOADED_TOTAL} bytes of non-image chunks; refusing "
+                               "to load them")
+            chunks.append(Chunk(span.type, body))
+    return chunks
 
 
 def _open(path, what: str) -> BinaryIO:
