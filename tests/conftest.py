@@ -120,7 +120,7 @@ def postgres_url(tmp_path_factory):
 
 
 @pytest.fixture
-def pg_home(tmp_path, monkeypatch, postgres_url):
+def pg_home(home, monkeypatch, postgres_url):
     """A home whose catalogue is a fresh PostgreSQL database."""
     import psycopg
 
@@ -128,7 +128,5 @@ def pg_home(tmp_path, monkeypatch, postgres_url):
     plain = postgres_url.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    monkeypatch.setenv("ATLAS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ATLAS_DATABASE_URL", url)
-    return Home.resolve(tmp_path / "home")
+    monkeypatch.setenv("ATLAS_DATABASE_URL", postgres_url.rsplit("/", 1)[0] + f"/{name}")
+    return home

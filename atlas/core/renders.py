@@ -69,9 +69,9 @@ def finish_pass(catalogue: Catalogue, pass_id: int, png_data: bytes, width: int,
         if finalize is not None:
             data = finalize(data, record)
         digest, rel, created = catalogue.store.put(data, "png")
-        render.sha256, render.store_path, render.size_bytes = digest, rel, len(data)
-        set_tags(session, render.id, add=info.tags)
         try:
+            render.sha256, render.store_path, render.size_bytes = digest, rel, len(data)
+            set_tags(session, render.id, add=info.tags)
             session.commit()
         except BaseException:
             if created:

@@ -1,0 +1,57 @@
+"""CLI conventions: the home's precedence, init, help everywhere, exit codes."""
+
+import json
+
+from atlas.core.home import Home
+
+from conftest import run_atlas
+
+
+def test_home_precedence_flag_over_env_over_platform(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATLAS_HOME", str(tmp_path / "from-env"))
+    assert Home.resolve().root == tmp_path / "from-env"
+    assert Home.resolve(tmp_path / "from-flag").root == tmp_path / "from-flag"
+    monkeypatch.delenv("ATLAS_HOME")
+    assert Home.resolve().root.name == "atlas"
+
+
+def test_init_creates_the_home_with_flag(tmp_path, cli):
+    target = tmp_path / "elsewhere"
+    result = cli("--home", target, "init", "--json")
+    assert result.code == 0, result.err
+    facts = result.json()
+    assert facts["home"] == str(target)
+    assert (target / "atlas.db").is_file() and (target / "store").is_dir()
+
+
+def test_help_everywhere():
+    for args in (["--help"], ["generate", "--help"], ["show", "--help"], ["model", "add", "--help"]):
+        done = run_atlas(*args)
+        assert done.returncode == 0 and "Usage:" in done.stdout
+
+
+def test_unknown_command_and_missing_argument_exit_2(home):
+    assert run_atlas("teleport", env={"ATLAS_HOME": str(home.root)}).returncode == 2
+    done = run_atlas("show", env={"ATLAS_HOME": str(home.root)})
+    assert done.returncode == 2 and "Missing argument" in done.stderr
+
+
+def test_show_unknown_render_exits_2(catalogue, cli):
+    result = cli("show", "41", "--json")
+    assert result.code == 2 and "no render with id 41" in result.err
+    result = cli("show", "abc")
+    assert result.code == 2 and "must be a number" in result.err
+
+
+def test_hub_id_offline_is_a_clear_error(catalogue, cli, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = cli("model", "add", "CompVis/stable-diffusion-v1-4", "--name", "sd", "--licence",
+                 "creativeml-openrail-m")
+    assert result.code == 2 and "could not download" in result.err
+    assert not any(catalogue.home.models.iterdir())  # no half-downloaded folder left
+    assert cli("model", "list", "--json").json() == []
+
+
+def test_list_json_is_empty_on_a_new_catalogue(catalogue, cli):
+    result = cli("list", "--json")
+    assert result.code == 0 and json.loads(result.out) == []
