@@ -15,6 +15,8 @@ COMMANDS = {
     "demo": "atlas.cli.generate_cmd:demo",
     "show": "atlas.cli.show_cmd:show",
     "list": "atlas.cli.show_cmd:list_renders",
+    "search": "atlas.cli.search_cmd:search",
+    "tag": "atlas.cli.tag_cmd:tag",
 }
 
 
