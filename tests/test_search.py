@@ -362,3 +362,24 @@ def test_cli_search_imports_neither_torch_nor_textual(cli_ids, home):
                           env={**__import__("os").environ, "ATLAS_HOME": str(home.root)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("\n") == 2
+
+
+def test_postgresql_schema_matches_the_tables_and_keeps_64_bit_seeds(pg_home):
+    """`alembic check` on PostgreSQL too (where int4 vs bigint matters), and a seed past 2**32 round-trips."""
+    from alembic import command
+
+    from atlas.core.db import alembic_config
+
+    catalogue = Catalogue.open(pg_home)
+    try:
+        with catalogue.engine.begin() as conn:
+            command.check(alembic_config(conn))
+        with catalogue.session() as session:
+            render = add_render(session, "f", width=8, height=8, created=datetime(2026, 1, 1, tzinfo=UTC),
+                                passes=[dict(kind="import", prompt="big", negative_prompt="",
+                                             seed=9_000_000_000_000_000_000)])
+            render.source_mtime_ns = 1_800_000_000_123_456_789
+            session.commit()
+            assert [r.id for r in search.search(session, "seed:9000000000000000000")] == [render.id]
+    finally:
+        catalogue.close()

@@ -17,6 +17,7 @@ COMMANDS = {
     "list": "atlas.cli.show_cmd:list_renders",
     "search": "atlas.cli.search_cmd:search",
     "tag": "atlas.cli.tag_cmd:tag",
+    "import": "atlas.cli.import_cmd:import_command",
 }
 
 
