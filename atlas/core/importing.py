@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from atlas.core.catalogue import Catalogue
@@ -84,68 +85,76 @@ def _unchanged(session: Session, files: list[Path]) -> tuple[list[Path], list[di
     return todo, skipped
 
 
-def _pass_for(facts: FileFacts, render_id: int) -> Pass:
+def _pass_row(facts: FileFacts, render_id: int, now) -> dict:
     gen = facts.generation
-    now = utcnow()
-    fields = {}
+    row = {"kind": "import", "status": "completed", "render_id": render_id, "started": now, "ended": now,
+           "prompt": "", "negative_prompt": "", "settings": {"source": facts.path}, "raw_metadata": facts.raw,
+           "software": {"imported_from": gen.tool if gen else None}}
     if gen is not None:
-        fields = dict(prompt=gen.prompt, negative_prompt=gen.negative_prompt, seed=gen.seed, sampler=gen.sampler,
-                      steps=gen.steps, cfg=gen.cfg, denoise=gen.denoise, width=gen.width, height=gen.height,
-                      settings={**gen.settings, "tool": gen.tool})
-    settings = fields.pop("settings", {})
-    settings["source"] = facts.path
-    return Pass(kind="import", status="completed", render_id=render_id, started=now, ended=now,
-                settings=settings, raw_metadata=facts.raw, software={"imported_from": gen.tool if gen else None},
-                **fields)
+        row.update(prompt=gen.prompt, negative_prompt=gen.negative_prompt, seed=gen.seed, sampler=gen.sampler,
+                   steps=gen.steps, cfg=gen.cfg, denoise=gen.denoise, width=gen.width, height=gen.height,
+                   settings={**gen.settings, "tool": gen.tool, "source": facts.path})
+    return row
+
+
+def _render_row(facts: FileFacts, mode: str) -> dict:
+    return {"sha256": facts.sha256, "format": facts.format, "width": facts.width, "height": facts.height,
+            "size_bytes": facts.size, "created": facts.created,
+            "tool": (facts.generation.tool if facts.generation else None) or "unknown",
+            "store_path": facts.store_path if mode == "copy" else None,
+            "linked_path": facts.path if mode == "link" else None,
+            "source_path": facts.path, "source_mtime_ns": facts.mtime_ns}
 
 
 def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report: ImportReport) -> list[int]:
-    """One transaction for a batch of read files; returns the ids of the renders it made."""
+    """One transaction for a batch of read files; returns the ids of the renders it made.
+
+    Rows go in as bulk INSERTs (SQLAlchemy Core, RETURNING the ids in order): building ORM objects
+    row by row would cost more than reading the files.
+    """
     readable = [f for f in batch if f.error is None]
     for f in batch:
         if f.error is not None:
             report.unreadable.append({"path": f.path, "reason": f.error})
     if not readable:
         return []
-    made, new_files = [], [f.store_path for f in readable if f.store_created]
+    new_files = [f.store_path for f in readable if f.store_created]
     try:
         with catalogue.session() as session:
-            known = {}
+            known: dict[str, int | None] = {}
             shas = sorted({f.sha256 for f in readable})
             for chunk in _chunks(shas, IN_CHUNK):
                 known.update(session.exec(select(Render.sha256, Render.id).where(Render.sha256.in_(chunk))).all())
             fresh, duplicates = [], []
             for f in readable:
                 if f.sha256 in known:
-                    duplicates.append((f, known[f.sha256]))
+                    duplicates.append(f)
                 else:
-                    render = Render(sha256=f.sha256, format=f.format, width=f.width, height=f.height,
-                                    size_bytes=f.size, created=f.created, tool=(f.generation.tool if f.generation
-                                                                                else None) or "unknown",
-                                    store_path=f.store_path if mode == "copy" else None,
-                                    linked_path=f.path if mode == "link" else None,
-                                    source_path=f.path, source_mtime_ns=f.mtime_ns)
-                    known[f.sha256] = render  # a second copy within the batch is a duplicate of this one
-                    fresh.append((f, render))
-            session.add_all([r for _, r in fresh])
-            session.flush()
-            session.add_all([_pass_for(f, r.id) for f, r in fresh])
+                    known[f.sha256] = None  # a second copy within the batch is a duplicate of this one
+                    fresh.append(f)
+            ids = []
+            if fresh:
+                ids = list(session.scalars(insert(Render).returning(Render.id, sort_by_parameter_order=True),
+                                           [_render_row(f, mode) for f in fresh]))
+                now = utcnow()
+                session.execute(insert(Pass), [_pass_row(f, rid, now) for f, rid in zip(fresh, ids)])
+                known.update((f.sha256, rid) for f, rid in zip(fresh, ids))
             if new_files:
                 os.sync()  # the copies are on disk before the catalogue points at them
             session.commit()
-        for f, render in fresh:
-            report.imported.append({"path": f.path, "id": render.id, "tool": render.tool})
-            made.append(render.id)
-        for f, existing in duplicates:
-            if f.store_created and isinstance(existing, int):  # the known render is linked: no copy needed
-                catalogue.store.remove(f.store_path)
-            rid = existing if isinstance(existing, int) else existing.id
-            report.skipped.append({"path": f.path, "id": rid, "reason": f"same file (sha256) as render {rid}"})
     except BaseException:
         for rel in new_files:  # nothing committed: take back the copies this batch made
             catalogue.store.remove(rel)
         raise
-    return made
+    for f, rid in zip(fresh, ids):
+        report.imported.append({"path": f.path, "id": rid, "tool": _render_row(f, mode)["tool"]})
+    fresh_shas = {f.sha256 for f in fresh}
+    for f in duplicates:
+        if f.store_created and f.sha256 not in fresh_shas:  # the known render is linked: no copy needed
+            catalogue.store.remove(f.store_path)
+        rid = known[f.sha256]
+        report.skipped.append({"path": f.path, "id": rid, "reason": f"same file (sha256) as render {rid}"})
+    return ids
 
 
 def import_paths(catalogue: Catalogue, paths, recursive: bool = False, mode: str = "copy", progress=None,

@@ -65,7 +65,8 @@ def _lineage_has_kind(kind_value: str, glob: bool):
 def _match(q: Match, dialect: str):
     name, value = q.field, q.value
     if isinstance(value, (int, float)):
-        return _column(name) == value
+        col = _column(name)
+        return (col + 0 if dialect == "sqlite" and name in FEW_VALUES else col) == value
     if name in ("prompt", "negative"):
         col = Producer.prompt if name == "prompt" else Producer.negative_prompt
         return text_match(col, value, q.glob, contains=not q.glob)
@@ -86,8 +87,16 @@ def _match(q: Match, dialect: str):
     return text_match(_column(name), value, q.glob)
 
 
-def _range(q: Range):
+# Columns with few distinct values: a range over them matches a large share of the catalogue, and
+# SQLite (which plans without the LIMIT in mind) would read the whole range through the index, then
+# sort it. `col + 0` hides the index, so it walks the sort order and stops after LIMIT rows instead.
+FEW_VALUES = {"steps", "cfg", "denoise", "width", "height"}
+
+
+def _range(q: Range, dialect: str):
     col, parts = _column(q.field), []
+    if dialect == "sqlite" and q.field in FEW_VALUES:
+        col = col + 0
     if q.low is not None:
         parts.append(col >= q.low if q.low_inclusive else col > q.low)
     if q.high is not None:
@@ -127,7 +136,7 @@ def condition(q, dialect: str):
     if isinstance(q, Match):
         return _match(q, dialect)
     if isinstance(q, Range):
-        return _range(q)
+        return _range(q, dialect)
     if isinstance(q, Size):
         return _size(q)
     if isinstance(q, FullText):
