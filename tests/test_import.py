@@ -274,3 +274,31 @@ def test_cli_import_report_and_exit_codes(cli, home, sources):
     assert r.code == 2 and "no such file" in r.err
     r = cli("search", "--json", "tool:novelai")
     assert json.loads(r.out)["seed"] == 2253955223
+
+
+@pytest.mark.slow
+def test_an_atlas_file_imports_with_its_own_record(demo_catalogue, tmp_path):
+    """A file atlas wrote (in another catalogue) keeps its whole record as raw metadata."""
+    from atlas.core.renders import RenderInfo
+    from atlas.engine.generate import Txt2ImgRequest, generate
+
+    made = generate(demo_catalogue, Txt2ImgRequest(prompt="a lighthouse at dusk", negative_prompt="fog", steps=2,
+                                                   sampler="Euler a", cfg=6.0, width=64, height=64, seed=4321),
+                    RenderInfo(licence_id="CC0-1.0"))
+    exported = tmp_path / "from-elsewhere.png"
+    shutil.copy(demo_catalogue.store.path_of(made.store_path), exported)
+    other = Catalogue.open(tmp_path / "other-home")
+    try:
+        render = import_file(other, exported)
+        with other.session() as session:
+            step = producer(session, render.id)
+        assert render.tool == "atlas" and render.sha256 == made.sha256
+        assert (step.prompt, step.negative_prompt, step.seed, step.steps, step.sampler, step.cfg) == (
+            "a lighthouse at dusk", "fog", 4321, 2, "Euler a", 6.0)
+        assert step.settings["model_sha256"] and step.settings["original_kind"] == "txt2img"
+        record = json.loads(step.raw_metadata["atlas:provenance"])
+        assert record["lineage"][0]["seed"] == 4321
+        # in its own catalogue the same bytes are already known
+        assert import_file(demo_catalogue, exported).id == made.id
+    finally:
+        other.close()
