@@ -302,3 +302,25 @@ def test_an_atlas_file_imports_with_its_own_record(demo_catalogue, tmp_path):
         assert import_file(demo_catalogue, exported).id == made.id
     finally:
         other.close()
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_jpeg_and_webp_exif_usercomment_and_xmp(catalogue, tmp_path, fmt):
+    """A1111 writes JPEG/WebP metadata as a Unicode EXIF UserComment; XMP is kept verbatim beside it."""
+    import piexif
+    import piexif.helper
+
+    text = "a ship in a bottle\nNegative prompt: dust\nSteps: 33, Sampler: Euler, CFG scale: 4, Seed: 77, Size: 640x448"
+    exif = piexif.dump({"Exif": {piexif.ExifIFD.UserComment: piexif.helper.UserComment.dump(text, "unicode")}})
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    path = tmp_path / f"ship.{fmt}"
+    Image.new("RGB", (40, 28), (5, 90, 200)).save(path, format=fmt.upper(), exif=exif, xmp=xmp)
+    render = import_file(catalogue, path)
+    with catalogue.session() as session:
+        step = producer(session, render.id)
+    assert (render.format, render.width, render.height, render.tool) == (fmt, 40, 28, "AUTOMATIC1111")
+    assert (step.prompt, step.negative_prompt, step.steps, step.sampler, step.cfg, step.seed) == (
+        "a ship in a bottle", "dust", 33, "Euler", 4.0, 77)
+    assert (step.width, step.height) == (640, 448)
+    assert step.raw_metadata["UserComment"] == text
+    assert "adobe:ns:meta" in step.raw_metadata["XML:com.adobe.xmp"]
