@@ -226,6 +226,10 @@ INJECTIONS = [
     ("(", set()),
     ("^fox", {"fox", "fox-up"}),  # tokenizers drop the caret; FTS5 would read it as an operator
     ("fox:*", None),
+    ("off_sal*", {"sale"}),  # word characters only reach the prefix query, as one bound value
+    ("quot*", {"sale"}),
+    ("5*", {"sale"}),
+    ("'*", set()),
 ]
 
 
