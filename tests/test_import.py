@@ -29,15 +29,16 @@ EXPECTED = {
     "ComfyUI/img2img_cropped.png": ("ComfyUI", "photograph of victorian woman with wings", "watermark, text",
                                     280823642470253, 20, "sample_dpmpp_2m", 8.0, (None, None),
                                     "v1-5-pruned-emaonly.ckpt"),
-    # Multi-sampler graphs: the sampler behind the deepest save node made the file.
+    # Multi-sampler graphs: the sampler behind the deepest save node made the file; its size is that of
+    # the latent it was given (a LatentUpscale here). img2img starts from a loaded image: no size in the graph.
     "ComfyUI/night_evening_day_morning_cropped.png": ("ComfyUI", "(best quality) beautiful (HDR:1.2)", LANDSCAPE_NEG,
-                                                      1122440447966177, 14, "dpmpp_2m", 7.0, (None, None),
+                                                      1122440447966177, 14, "dpmpp_2m", 7.0, (1088, 1920),
                                                       "AbyssOrangeMix2_hard.safetensors"),
     "ComfyUI/noisy_latents_3_subjects_cropped.png": ("ComfyUI", "girl (flat chest:0.9)", LANDSCAPE_NEG,
-                                                     1084614416978598, 9, "sample_dpmpp_sde", 5.5, (None, None),
+                                                     1084614416978598, 9, "sample_dpmpp_sde", 5.5, (1920, 1088),
                                                      "Anything-V3.0.ckpt"),
     "ComfyUI/unclip_2pass_cropped.png": ("ComfyUI", "beautiful scenery landscape outdoors mountains", LANDSCAPE_NEG,
-                                         119080905858220, 8, "dpmpp_sde", 9.0, (None, None),
+                                         119080905858220, 8, "dpmpp_sde", 9.0, (1920, 1088),
                                          "cardosAnimated_v20.safetensors"),
     "Fooocus/fooocus1_cropped.png": ("Fooocus", "a smiling goldfish", "", 6952411511246973023, 30,
                                      "dpmpp_2m_sde_gpu", 4.0, (None, None), "juggernautXL_v8Rundiffusion"),
@@ -324,3 +325,27 @@ def test_jpeg_and_webp_exif_usercomment_and_xmp(catalogue, tmp_path, fmt):
     assert (step.width, step.height) == (640, 448)
     assert step.raw_metadata["UserComment"] == text
     assert "adobe:ns:meta" in step.raw_metadata["XML:com.adobe.xmp"]
+
+
+def test_comfyui_graph_walk_picks_the_sampler_behind_the_deepest_save():
+    from atlas.core.importers import comfyui
+
+    graph = {
+        "1": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 768}},
+        "2": {"class_type": "KSampler", "inputs": {"steps": 20, "latent_image": ["1", 0], "model": ["9", 0]}},
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["4", 0]}},  # a preview of the first pass
+        "4": {"class_type": "VAEDecode", "inputs": {"samples": ["2", 0]}},
+        "5": {"class_type": "LatentUpscale", "inputs": {"width": 1024, "height": 1536, "samples": ["2", 0]}},
+        "6": {"class_type": "KSamplerAdvanced", "inputs": {"steps": 10, "latent_image": ["5", 0]}},
+        "7": {"class_type": "VAEDecode", "inputs": {"samples": ["6", 0]}},
+        "8": {"class_type": "SaveImage", "inputs": {"images": ["7", 0]}},
+        "9": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+        "10": {"class_type": "KSampler", "inputs": {"steps": 5, "latent_image": ["10", 0]}},  # a loop: no hang
+    }
+    assert comfyui.final_sampler(graph) == "6"
+    assert comfyui.latent_size(graph, "6") == (1024, 1536)
+    assert comfyui.latent_size(graph, "2") == (512, 768)
+    assert comfyui.latent_size(graph, "10") == (None, None)
+    no_save = {k: v for k, v in graph.items() if v["class_type"] != "SaveImage"}
+    assert comfyui.final_sampler(no_save) == "10"  # no save node: the last sampler
+    assert comfyui.final_sampler({}) is None and comfyui.final_sampler([]) is None

@@ -57,3 +57,27 @@ def final_sampler(graph: dict) -> str | None:
 
 def _node_order(node_id: str):
     return (0, int(node_id), "") if str(node_id).isdigit() else (1, 0, str(node_id))
+
+
+def latent_size(graph: dict, sampler_id: str) -> tuple[int | None, int | None]:
+    """The size a sampler worked at: the nearest node upstream of its latent input that sets one
+    (EmptyLatentImage, LatentUpscale, ...). (None, None) for latents encoded from a loaded image."""
+    node = graph.get(str(sampler_id)) if isinstance(graph, dict) else None
+    link = (node or {}).get("inputs", {}).get("latent_image")
+    if not (isinstance(link, list) and link):
+        return None, None
+    seen, queue = set(), deque([str(link[0])])
+    while queue:
+        node_id = queue.popleft()
+        if node_id in seen:
+            continue
+        seen.add(node_id)
+        current = graph.get(node_id)
+        if not isinstance(current, dict) or is_sampler(current):
+            continue  # a sampler keeps the size of its own input: look no further on this path
+        inputs = current.get("inputs") or {}
+        width, height = inputs.get("width"), inputs.get("height")
+        if isinstance(width, int) and isinstance(height, int):
+            return width, height
+        queue.extend(_links(current))
+    return None, None

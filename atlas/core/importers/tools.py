@@ -126,12 +126,16 @@ def from_sd_parsers(info, raw: dict) -> Generation:
     gen = Generation(tool=TOOL_NAMES.get(getattr(info.generator, "value", str(info.generator)), "unknown"))
     samplers = list(info.samplers)
     chosen = samplers[0] if samplers else None
-    if gen.tool == "ComfyUI" and len(samplers) > 1:
+    graph_size = (None, None)
+    if gen.tool == "ComfyUI" and samplers:
         try:
-            final = comfyui.final_sampler(json.loads(raw.get("prompt") or "{}"))
+            graph = json.loads(raw.get("prompt") or "{}")
         except (ValueError, TypeError):
-            final = None
+            graph = {}
+        final = comfyui.final_sampler(graph) if len(samplers) > 1 else samplers[0].sampler_id
         chosen = next((s for s in samplers if s.sampler_id == final), samplers[-1])
+        if chosen.sampler_id is not None:
+            graph_size = comfyui.latent_size(graph, chosen.sampler_id)
     meta = dict(info.metadata or {})
     if chosen is not None:
         params = dict(chosen.parameters or {})
@@ -155,6 +159,8 @@ def from_sd_parsers(info, raw: dict) -> Generation:
     if gen.steps is None and "steps" in meta:
         gen.steps = _int(meta.pop("steps"))
     gen.width, gen.height = _size(meta)
+    if gen.width is None and graph_size[0] is not None:
+        gen.width, gen.height = graph_size
     if model is not None:
         gen.settings["model"] = model.name
         if model.hash:
