@@ -153,6 +153,7 @@ def test_tokens_know_their_columns():
     ("f*x", "f*x", 1, "only at its end"),
     ("*", "*", 1, "letters before"),
     ('""', '""', 1, "empty"),
+    ("fox a\x00b", "\x00", 6, "control character"),  # PostgreSQL cannot even bind it
 ])
 def test_syntax_errors_name_token_and_column(text, token, column, reason):
     with pytest.raises(QuerySyntaxError) as info:

@@ -387,3 +387,24 @@ def test_postgresql_schema_matches_the_tables_and_keeps_64_bit_seeds(pg_home):
             assert [r.id for r in search.search(session, "seed:9000000000000000000")] == [render.id]
     finally:
         catalogue.close()
+
+
+# Any text: it either parses and runs, or fails with a QuerySyntaxError; never an SQL or FTS error.
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+QUERY_ALPHABET = st.sampled_from(list('abfoxcity 0123456789:."\'-*%_\\()^{}[];=<>|&~@#$+,/OR') +
+                                 ["seed:", "steps:", "cfg:", "size:", "created:", "tag:", "sampler:", "prompt:",
+                                  " OR ", "NEAR", "AND", "NOT", "sort:", "..", "é", "\u0000", "\n"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.lists(QUERY_ALPHABET, max_size=12).map("".join))
+def test_any_text_parses_and_runs_or_is_a_syntax_error(shared_db, text):
+    catalogue, _ = shared_db
+    try:
+        with catalogue.session() as session:
+            found_ids = [r.id for r in search.search(session, text)]
+            assert search.count(session, text) >= len(found_ids)
+    except QuerySyntaxError as err:
+        assert 1 <= err.column <= len(text) + 1 and err.token

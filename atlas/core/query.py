@@ -25,6 +25,7 @@ ALIASES = {"license": "licence", "model-license": "model-licence", "neg": "negat
            "date": "created", "hash": "model-hash"}
 
 COMPARISONS = (">=", "<=", ">", "<")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class QuerySyntaxError(BadInput):
@@ -299,6 +300,9 @@ def parse(text: str) -> Query:
     """The Query for `text`; raises QuerySyntaxError naming the token and column at fault."""
     if len(text) > 10_000:
         raise QuerySyntaxError("query longer than 10,000 characters", text[:20] + "...", 1)
+    bad = _CONTROL.search(text)
+    if bad:  # NUL and friends: PostgreSQL refuses them in text, and no prompt holds them
+        raise QuerySyntaxError(f"control character {bad.group()!r} in the query", bad.group(), bad.start() + 1)
     alternatives, current, sorts, last_or = [], [], [], None
     for tok in tokenize(text):
         if tok.text == "OR" and not tok.quoted:
