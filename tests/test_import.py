@@ -349,3 +349,28 @@ def test_comfyui_graph_walk_picks_the_sampler_behind_the_deepest_save():
     no_save = {k: v for k, v in graph.items() if v["class_type"] != "SaveImage"}
     assert comfyui.final_sampler(no_save) == "10"  # no save node: the last sampler
     assert comfyui.final_sampler({}) is None and comfyui.final_sampler([]) is None
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.integers(min_value=0, max_value=400), flips=st.lists(st.tuples(st.integers(0, 399), st.integers(1, 255)),
+                                                                    max_size=4))
+def test_damaged_files_never_raise_from_the_reader(tmp_path, cut, flips):
+    """Whatever the damage, reading gives facts or a reason: one bad file never stops an import."""
+    from atlas.core.importers.reader import read_file
+
+    path = tmp_path / "f.png"
+    if not path.exists():
+        infotext_png(tmp_path / "orig.png", "x\nSteps: 5, Sampler: Euler, Seed: 1", size=(6, 6))
+    data = bytearray((tmp_path / "orig.png").read_bytes())
+    for pos, xor in flips:
+        if pos < len(data):
+            data[pos] ^= xor
+    path.write_bytes(bytes(data[: cut or len(data)]))
+    facts = read_file(str(path))
+    assert (facts.error is None) == (facts.sha256 is not None)
+    if facts.error is not None:
+        assert isinstance(facts.error, str) and facts.error
