@@ -408,3 +408,26 @@ def test_any_text_parses_and_runs_or_is_a_syntax_error(shared_db, text):
             assert search.count(session, text) >= len(found_ids)
     except QuerySyntaxError as err:
         assert 1 <= err.column <= len(text) + 1 and err.token
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_0002_down_and_up_keeps_rows_and_reindexes(request, home, backend):
+    """Down to 0001 and up again with rows in place (foreign keys on): rows survive, full text works again."""
+    from alembic import command
+
+    from atlas.core.db import alembic_config
+
+    if backend == "postgresql":
+        request.getfixturevalue("pg_home")
+    catalogue = Catalogue.open(home)
+    ids = populate(catalogue)
+    with catalogue.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0001")
+    with catalogue.engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM pass").scalar() == 6
+        if backend == "sqlite":
+            assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE name LIKE 'pass_fts%'").scalar() == 0
+        command.upgrade(alembic_config(conn), "head")
+    assert found((catalogue, ids), "fox") == {"fox", "fox-up"}
+    assert found((catalogue, ids), "seed:1") == {"fox"}
+    catalogue.close()
