@@ -15,6 +15,9 @@ COMMANDS = {
     "demo": "atlas.cli.generate_cmd:demo",
     "show": "atlas.cli.show_cmd:show",
     "list": "atlas.cli.show_cmd:list_renders",
+    "img2img": "atlas.cli.passes_cmd:img2img",
+    "outpaint": "atlas.cli.passes_cmd:outpaint",
+    "upscale": "atlas.cli.passes_cmd:upscale",
 }
 
 

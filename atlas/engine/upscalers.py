@@ -6,6 +6,7 @@ loaded back through spandrel's ModelLoader: the path a real SwinIR_4x or ESRGAN 
 """
 
 import math
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -35,8 +36,10 @@ def build_demo(path: Path) -> Path:
     from spandrel.architectures.SwinIR import SwinIR
 
     torch.manual_seed(SEED)
-    net = SwinIR(img_size=32, embed_dim=12, depths=[2], num_heads=[2], window_size=8, mlp_ratio=2.0,
-                 upscale=2, upsampler="pixelshuffledirect", resi_connection="1conv")
+    with warnings.catch_warnings():  # torch.meshgrid's indexing advice, from inside spandrel's SwinIR
+        warnings.simplefilter("ignore", UserWarning)
+        net = SwinIR(img_size=32, embed_dim=12, depths=[2], num_heads=[2], window_size=8, mlp_ratio=2.0,
+                     upscale=2, upsampler="pixelshuffledirect", resi_connection="1conv")
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), path)
     (path.parent / "README.md").write_text(CARD.format(seed=SEED), encoding="utf-8")
@@ -108,7 +111,9 @@ def load_file(path: str):
     from spandrel import ModelLoader
 
     try:
-        descriptor = ModelLoader(device="cpu").load_from_file(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            descriptor = ModelLoader(device="cpu").load_from_file(path)
     except Exception as exc:
         raise BadInput(f"{path}: spandrel cannot load this upscaler ({type(exc).__name__}: {exc})") from None
     from spandrel import ImageModelDescriptor
