@@ -6,6 +6,7 @@ area by blending the model's clean estimate with the clean init latent at every 
 and one generator per batch item so a tile's result does not depend on the batch it ran in.
 """
 
+import inspect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -98,7 +99,9 @@ def img2img_latents(pipe, init_latents: torch.Tensor, cond: Conditioning, steps:
     latents = scheduler.add_noise(init_latents, noise, timesteps[:1].repeat(len(seeds)))
     batch = len(seeds)
     context = torch.cat([cond.negative.expand(batch, -1, -1), cond.positive.expand(batch, -1, -1)])
-    step_generator = generators if batch > 1 else generators[0]
+    # Ancestral/SDE samplers draw fresh noise each step: from each item's own generator.
+    takes_generator = "generator" in inspect.signature(scheduler.step).parameters
+    step_options = {"generator": generators if batch > 1 else generators[0]} if takes_generator else {}
     done = 0
     with torch.no_grad():
         for t in timesteps:
@@ -107,7 +110,7 @@ def img2img_latents(pipe, init_latents: torch.Tensor, cond: Conditioning, steps:
             eps = uncond + cfg * (text - uncond)
             if free is not None:
                 eps = hold_known(scheduler, t, latents, eps, init_latents, free)
-            latents = scheduler.step(eps, t, latents, generator=step_generator).prev_sample
+            latents = scheduler.step(eps, t, latents, **step_options).prev_sample
             done += 1
             if progress is not None:
                 progress(done, len(timesteps))
