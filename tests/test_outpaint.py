@@ -21,11 +21,11 @@ def source_image(seed=0, height=64, width=96) -> np.ndarray:
 
 
 def test_colour_variation_zero_gives_grey_noise():
-    noise = mixed_noise = mk2.mixed_noise(32, 48, 0.0, np.random.default_rng(1))
+    noise = mk2.mixed_noise(32, 48, 0.0, np.random.default_rng(1))
     assert np.array_equal(noise[..., 0], noise[..., 1]) and np.array_equal(noise[..., 1], noise[..., 2])
     coloured = mk2.mixed_noise(32, 48, 0.5, np.random.default_rng(1))
     assert not np.allclose(coloured[..., 0], coloured[..., 1])
-    assert mixed_noise.shape == (32, 48, 3)
+    assert noise.shape == (32, 48, 3)
 
 
 def test_matched_noise_follows_the_source_mean_and_histograms():

@@ -115,7 +115,7 @@ def test_failing_pass_marks_the_run_failed(demo_catalogue, monkeypatch):
     real = passes.outpaint
 
     def broken(catalogue, *args, **kwargs):
-        real_result = real(catalogue, *args, **kwargs)
+        real(catalogue, *args, **kwargs)
         raise RuntimeError("disk on fire")  # after a finished pass: that pass must be kept
 
     monkeypatch.setattr(passes, "outpaint", broken)

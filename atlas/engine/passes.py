@@ -5,7 +5,7 @@ resumed run sees exactly what an uninterrupted one saw), and stores a new render
 prompt, sampler, CFG and model default to those of the input's lineage.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -13,6 +13,7 @@ from PIL import Image
 from atlas.core import settings
 from atlas.core.catalogue import Catalogue
 from atlas.core.errors import BadInput
+from atlas.core.recipes import upscale_size
 from atlas.core.record import get_render, lineage
 from atlas.core.renders import RenderInfo
 from atlas.core.samplers import canonical
@@ -111,7 +112,6 @@ class Context:
     sampler: str
     cfg: float
     model: Model
-    extra: dict = field(default_factory=dict)
 
 
 def load_input(catalogue: Catalogue, render_id: int) -> Image.Image:
@@ -235,11 +235,6 @@ def outpaint(catalogue: Catalogue, render_id: int, request: OutpaintRequest, inf
 
 
 # --- SD upscale ----------------------------------------------------------------------------------
-
-def upscale_size(width: int, height: int, scale: float) -> tuple[int, int]:
-    """The target size: scaled, rounded to a multiple of 8 (the VAE's block)."""
-    return max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8)
-
 
 def upscale_image(pipe, descriptor, image: Image.Image, ctx: Context, request: UpscaleRequest, seed: int,
                   progress=None) -> tuple[Image.Image, dict]:
