@@ -102,3 +102,15 @@ def test_overrides_replace_model_seed_and_every_upscaler():
     assert resolved["model"] == "m" and resolved["seed"] == 5
     assert {s.settings["upscaler"] for s in recipes.expand(resolved) if s.kind == "upscale"} == {"Lanczos"}
     assert document["defaults"]["upscale"]["upscaler"] == "SwinIR_4x"  # the original is untouched
+
+
+def test_loading_and_refusing_recipes_needs_no_torch(tmp_path):
+    from test_layering import heavy_modules_after
+
+    code = ("from atlas.core import recipes, sources\n"
+            "recipes.sizes(recipes.load('futuristic-city').document)\n")
+    assert heavy_modules_after(code) == []
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**base(), "txt2img": {"width": 100, "height": 64}}))
+    code = (f"from atlas.cli.main import main\nassert main(['--home', {str(tmp_path / 'h')!r}, 'run', {str(bad)!r}]) == 2\n")
+    assert heavy_modules_after(code) == []
