@@ -25,7 +25,7 @@ TINY = {
                  "upscale": {"upscaler": "atlas-demo-tiny-swinir", "tile": 64, "overlap": 16, "steps": 2,
                              "denoise": 0.5, "batch": 2}},
     "passes": [{"outpaint": {"side": "right"}},
-               {"outpaint": {"side": "down", "steps": 30, "denoise": 1.0}},  # long: killed in its middle
+               {"outpaint": {"side": "down", "steps": 60, "denoise": 1.0}},  # long: killed in its middle
                {"upscale": {"scale": 2}}],
 }
 
@@ -45,6 +45,11 @@ def assert_consistent(catalogue):
             assert step.render_id is not None
     stored = {p.relative_to(catalogue.store.root).as_posix() for p in catalogue.store.root.rglob("*") if p.is_file()}
     assert stored == paths
+
+
+def running_pass(catalogue) -> bool:
+    with catalogue.session() as session:
+        return session.exec(select(Pass).where(Pass.status == "running")).first() is not None
 
 
 class Recorder(runner.RunProgress):
@@ -149,7 +154,10 @@ def test_sigkill_in_the_middle_of_a_pass_then_resume_matches_an_uninterrupted_ru
         for line in process.stderr:
             if line.startswith("pass 3 of 4"):
                 break
-        time.sleep(0.7)  # well inside the 30-step pass
+        # Kill as soon as the third pass is recorded as running: the middle of its 60 steps.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not running_pass(demo_catalogue):
+            time.sleep(0.01)
         assert process.poll() is None, "the run ended before it could be killed"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
@@ -173,4 +181,26 @@ def test_sigkill_in_the_middle_of_a_pass_then_resume_matches_an_uninterrupted_ru
         resumed = session.get(Run, run_id)
     straight = runner.run_recipe(demo_catalogue, recipes.Recipe("tiny", TINY), seed=77)
     np.testing.assert_array_equal(final_pixels(demo_catalogue, resumed), final_pixels(demo_catalogue, straight))
+    assert_consistent(demo_catalogue)
+
+
+def test_resume_clears_what_a_kill_between_file_write_and_commit_leaves(demo_catalogue):
+    """The narrowest window of a SIGKILL: the output file is in the store, its rows never committed."""
+    from atlas.core.renders import begin_pass
+
+    short = {**TINY, "passes": TINY["passes"][:1]}
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_recipe(demo_catalogue, short, seed=4, progress=Recorder(stop_at=2))
+    with demo_catalogue.session() as session:
+        run_id = session.exec(select(Run)).one().id
+    begin_pass(demo_catalogue, Pass(kind="outpaint", run_id=run_id, position=1))  # left running
+    _, orphan, created = demo_catalogue.store.put(b"\x89PNG half-recorded output", "png")
+    assert created and demo_catalogue.store.path_of(orphan).exists()
+    resumed = runner.resume(demo_catalogue, run_id)
+    assert resumed.status == "completed"
+    assert not demo_catalogue.store.path_of(orphan).exists()
+    with demo_catalogue.session() as session:
+        statuses = session.exec(select(Pass.position, Pass.status).where(Pass.run_id == run_id)
+                                .order_by(Pass.id)).all()
+    assert statuses == [(0, "completed"), (1, "interrupted"), (1, "completed")]
     assert_consistent(demo_catalogue)
