@@ -19,6 +19,9 @@ COMMANDS = {
     "img2img": "atlas.cli.passes_cmd:img2img",
     "outpaint": "atlas.cli.passes_cmd:outpaint",
     "upscale": "atlas.cli.passes_cmd:upscale",
+    "keys": "atlas.cli.keys_cmd:keys",
+    "inspect": "atlas.cli.inspect_cmd:inspect",
+    "verify": "atlas.cli.verify_cmd:verify",
 }
 
 
