@@ -15,7 +15,9 @@ from atlas.core.catalogue import Catalogue
 from atlas.core.home import Home
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# The shared folder sits beside the main checkout, or one level up from a worktree (/work/wt/issueN).
+SHARED = next((p for p in (REPO.parent / "shared", REPO / "shared", REPO.parent.parent / "shared") if p.is_dir()),
+              REPO.parent / "shared")
 FIXTURES = SHARED / "fixtures" / "sd-parsers"
 
 

@@ -7,7 +7,8 @@ import pytest
 
 CORE_MODULES = ["atlas.core.catalogue", "atlas.core.record", "atlas.core.renders", "atlas.core.models",
                 "atlas.core.metadata.embed", "atlas.core.samplers", "atlas.core.settings", "atlas.cli.main",
-                "atlas.cli.show_cmd"]
+                "atlas.cli.show_cmd", "atlas.core.query", "atlas.core.search", "atlas.core.importing",
+                "atlas.core.importers.reader", "atlas.cli.search_cmd", "atlas.cli.import_cmd", "atlas.cli.tag_cmd"]
 HEAVY = ["torch", "diffusers", "textual", "transformers", "spandrel"]
 
 

@@ -22,6 +22,9 @@ COMMANDS = {
     "keys": "atlas.cli.keys_cmd:keys",
     "inspect": "atlas.cli.inspect_cmd:inspect",
     "verify": "atlas.cli.verify_cmd:verify",
+    "search": "atlas.cli.search_cmd:search",
+    "tag": "atlas.cli.tag_cmd:tag",
+    "import": "atlas.cli.import_cmd:import_command",
 }
 
 

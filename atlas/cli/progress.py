@@ -24,3 +24,17 @@ def step_progress(label: str, enabled: bool = True):
                             **({"description": description} if description else {}))
 
         yield update
+
+
+@contextmanager
+def count_progress(label: str, unit: str, enabled: bool = True):
+    """Yields a callback(done, total) for work counted in items (files imported, ...)."""
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield lambda done, total: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
+                  transient=True) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)

@@ -7,8 +7,13 @@ render; following `Pass.input_render_id` back gives the lineage. A run is one ex
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
+
+
+# 64-bit integers: BIGINT on PostgreSQL (int4 overflows with imported seeds and ns mtimes); SQLite's
+# INTEGER is 64-bit already, and keeping it there spares a table rebuild on upgrade.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
@@ -67,7 +72,7 @@ class Render(SQLModel, table=True):
     format: str  # png | jpeg | webp
     width: int = Field(index=True)
     height: int = Field(index=True)
-    size_bytes: int
+    size_bytes: int = Field(sa_type=BigInt)
     created: datetime = Field(default_factory=utcnow, index=True)
     title: Optional[str] = None
     description: Optional[str] = Field(default=None, sa_column=Column(Text))
@@ -77,7 +82,9 @@ class Render(SQLModel, table=True):
     # Where the bytes are: the store path (relative to the store) or, for linked imports, the source.
     store_path: Optional[str] = None
     linked_path: Optional[str] = None
-    source_mtime_ns: Optional[int] = None  # for imports: an unchanged file is not read again
+    # For imports: the file it came from, its mtime; an unchanged file (path, size, mtime) is not read again.
+    source_path: Optional[str] = Field(default=None, index=True)
+    source_mtime_ns: Optional[int] = Field(default=None, sa_type=BigInt)
 
 
 class Pass(SQLModel, table=True):
@@ -95,7 +102,7 @@ class Pass(SQLModel, table=True):
 
     prompt: str = Field(default="", sa_column=Column(Text, nullable=False))
     negative_prompt: str = Field(default="", sa_column=Column(Text, nullable=False))
-    seed: Optional[int] = Field(default=None, index=True)
+    seed: Optional[int] = Field(default=None, index=True, sa_type=BigInt)  # 64-bit: imported seeds
     sampler: Optional[str] = Field(default=None, index=True)
     steps: Optional[int] = Field(default=None, index=True)  # requested
     steps_run: Optional[int] = None  # actually run (img2img runs fewer, see DESIGN.md)

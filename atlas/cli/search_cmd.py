@@ -1,0 +1,81 @@
+"""`atlas search QUERY`: find renders by parameter and prompt words (DESIGN.md, "Search")."""
+
+import json
+
+import click
+
+from atlas.cli.common import console, open_catalogue
+
+
+@click.command()
+@click.argument("query", nargs=-1)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--paths", is_flag=True, help="Only the file paths, one per line (for piping).")
+@click.option("--count", "only_count", is_flag=True, help="Only the number of matching renders.")
+@click.pass_context
+def search(ctx, query, limit, offset, as_json, paths, only_count):
+    """Find renders. QUERY words are ANDed, e.g.  sampler:"Euler a" cfg:7 steps:40..60 city
+
+    \b
+    field:value   exact (numbers), case-insensitive (text), * wildcards
+    field:a..b    range, either end open; field:>=7, >, <, <=
+    size:768x512  or 768x*;  created:2026-11, created:2025..2026-03
+    -term         negation;  a OR b  alternatives;  bare words: full text over prompts
+    sort:field / sort:-field (default newest first)
+    Fields: prompt negative seed steps sampler cfg width height size model model-hash licence
+    model-licence denoise kind created author tag run tool
+    """
+    from atlas.core import search as core_search
+    from atlas.core.query import parse
+
+    text = " ".join(query)
+    parsed = parse(text)  # syntax errors before the catalogue is opened: exit 2, nothing touched
+    catalogue = open_catalogue(ctx)
+    with catalogue.session() as session:
+        if only_count:
+            click.echo(core_search.count(session, text))
+            return
+        renders = core_search.search(session, parsed, limit=limit, offset=offset)
+        rows = core_search.summaries(session, renders, catalogue.store.root)
+    if paths:
+        for row in rows:
+            if row["path"]:
+                click.echo(row["path"])
+    elif as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+    else:
+        print_table(rows)
+
+
+def print_table(rows: list[dict]) -> None:
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+
+    # Piped output has no terminal width: do not squeeze the prompt away.
+    out = console() if sys.stdout.isatty() else Console(file=sys.stdout, width=200, soft_wrap=False)
+    if not rows:
+        out.print("no renders match")
+        return
+    table = Table(box=None, pad_edge=False)
+    for name, justify in (("id", "right"), ("created", "left"), ("size", "left"), ("model", "left"),
+                          ("sampler", "left"), ("steps", "right"), ("cfg", "right"), ("seed", "right"),
+                          ("prompt", "left")):
+        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis",
+                         min_width=20 if name == "prompt" else None, ratio=1 if name == "prompt" else None)
+    for row in rows:
+        excerpt = row["prompt"] if len(row["prompt"]) <= 60 else row["prompt"][:59] + "…"
+        table.add_row(str(row["id"]), row["created"][:16].replace("T", " "), f"{row['width']}x{row['height']}",
+                      row["model"] or "-", row["sampler"] or "-", _text(row["steps"]), _text(row["cfg"]),
+                      _text(row["seed"]), excerpt)
+    out.print(table, markup=False)
+
+
+def _text(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}" if isinstance(value, float) else str(value)

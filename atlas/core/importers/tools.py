@@ -1,0 +1,278 @@
+"""What a file's metadata says about how it was made: tool, prompts, seed, sampler, model, ...
+
+The parsing of each tool's format is sd-parsers' (A1111 and forks, ComfyUI, InvokeAI, NovelAI,
+Fooocus); SwarmUI and atlas's own record are read here. Everything a parser reports that has no
+column of its own goes into `settings`, and the metadata itself is always kept verbatim by the
+caller, so nothing is lost when a format is only partly understood.
+"""
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+
+from atlas.core.importers import comfyui
+
+INT64_MAX = (1 << 63) - 1
+logging.getLogger("sd_parsers").setLevel(logging.CRITICAL)  # it logs every parser that declines a file
+
+_manager = None
+
+
+def manager():
+    global _manager
+    if _manager is None:
+        from sd_parsers import ParserManager
+
+        _manager = ParserManager()
+    return _manager
+
+
+@dataclass
+class Generation:
+    """Pass fields found in a file's metadata (all optional)."""
+
+    tool: str | None = None
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int | None = None
+    sampler: str | None = None
+    steps: int | None = None
+    cfg: float | None = None
+    denoise: float | None = None
+    width: int | None = None
+    height: int | None = None
+    settings: dict = field(default_factory=dict)
+    hidden_raw: dict = field(default_factory=dict)  # metadata found outside text chunks (stealth alpha)
+
+
+def json_safe(value):
+    """`value` as plain JSON types (sd-parsers hands back sets, enums and dataclasses)."""
+    return json.loads(json.dumps(value, default=lambda o: sorted(o, key=str) if isinstance(o, (set, frozenset))
+                                 else getattr(o, "__dict__", None) or str(o)))
+
+
+def _int(value):
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number
+
+
+def _float(value):
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None
+
+
+def _size(meta: dict) -> tuple[int | None, int | None]:
+    size = meta.get("Size") or meta.get("size")
+    if isinstance(size, str) and "x" in size:
+        w, _, h = size.partition("x")
+        return _int(w), _int(h)
+    return _int(meta.get("width")), _int(meta.get("height"))
+
+
+def _set_seed(gen: Generation, value) -> None:
+    seed = _int(value)
+    if seed is not None and abs(seed) > INT64_MAX:  # ComfyUI allows 64-bit unsigned seeds: keep them as text
+        gen.settings["seed"] = str(seed)
+        seed = None
+    gen.seed = seed
+
+
+TOOL_NAMES = {"AUTOMATIC1111": "AUTOMATIC1111", "ComfyUI": "ComfyUI", "InvokeAI": "InvokeAI",
+              "NovelAI": "NovelAI", "Fooocus": "Fooocus"}
+
+
+def a1111_fork(version: str | None) -> str:
+    """A1111's forks write the same infotext; their `Version:` tells them apart."""
+    v = (version or "").strip()
+    if v.startswith("f") and v[1:2].isdigit():
+        return "Forge"
+    if "reforge" in v.lower():
+        return "reForge"
+    if v.lower().startswith(("sd.next", "sdnext")) or v.startswith("v20"):  # SD.Next versions are dates
+        return "SD.Next"
+    return "AUTOMATIC1111"
+
+
+_INFOTEXT_PAIR = re.compile(r'\s*([^,:"]+?):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
+
+
+def infotext_fields(text: str) -> dict:
+    """Every `Key: value` of an A1111 infotext's last line (quoted values JSON-decoded).
+
+    sd-parsers maps the common keys but drops some (quoted ones such as `Lora hashes`); this keeps
+    them all, in the order written.
+    """
+    last = text.strip().rsplit("\n", 1)[-1]
+    fields = {}
+    for key, value in _INFOTEXT_PAIR.findall(last):
+        value = value.strip()
+        if value.startswith('"'):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        fields[key.strip()] = value
+    return fields
+
+
+def from_sd_parsers(info, raw: dict) -> Generation:
+    gen = Generation(tool=TOOL_NAMES.get(getattr(info.generator, "value", str(info.generator)), "unknown"))
+    samplers = list(info.samplers)
+    chosen = samplers[0] if samplers else None
+    graph_size = (None, None)
+    if gen.tool == "ComfyUI" and samplers:
+        try:
+            graph = json.loads(raw.get("prompt") or "{}")
+        except (ValueError, TypeError):
+            graph = {}
+        final = comfyui.final_sampler(graph) if len(samplers) > 1 else samplers[0].sampler_id
+        chosen = next((s for s in samplers if s.sampler_id == final), samplers[-1])
+        if chosen.sampler_id is not None:
+            graph_size = comfyui.latent_size(graph, chosen.sampler_id)
+    meta = dict(info.metadata or {})
+    if chosen is not None:
+        params = dict(chosen.parameters or {})
+        gen.sampler = chosen.name
+        gen.prompt = "\n".join(p.value for p in chosen.prompts)
+        gen.negative_prompt = "\n".join(p.value for p in chosen.negative_prompts)
+        seed = params.pop("seed", None)
+        noise_seed = params.pop("noise_seed", None)
+        _set_seed(gen, seed if seed is not None else noise_seed)
+        gen.steps = _int(params.pop("steps", None))
+        gen.cfg = _float(params.pop("cfg_scale", None))
+        for key in ("denoise", "denoising_strength"):
+            if key in params:
+                gen.denoise = _float(params.pop(key))
+        gen.settings.update(params)
+        model = chosen.model or (sorted(info.models, key=lambda m: m.name or "")[0] if info.models else None)
+    else:
+        gen.prompt = "\n".join(p.value for p in info.prompts)
+        gen.negative_prompt = "\n".join(p.value for p in info.negative_prompts)
+        model = None
+    if gen.steps is None and "steps" in meta:
+        gen.steps = _int(meta.pop("steps"))
+    gen.width, gen.height = _size(meta)
+    if gen.width is None and graph_size[0] is not None:
+        gen.width, gen.height = graph_size
+    if model is not None:
+        gen.settings["model"] = model.name
+        if model.hash:
+            gen.settings["model_hash"] = model.hash
+        if model.metadata:
+            gen.settings["model_metadata"] = model.metadata
+    if gen.tool == "AUTOMATIC1111":
+        text = raw.get("parameters") or raw.get("UserComment") or (info.raw_parameters or {}).get("parameters")
+        fields = infotext_fields(text) if isinstance(text, str) else {}
+        if fields:
+            gen.settings["infotext"] = fields
+        if gen.denoise is None and "Denoising strength" in fields:
+            gen.denoise = _float(fields["Denoising strength"])
+        gen.tool = a1111_fork(fields.get("Version") or meta.get("Version"))
+    if meta:
+        gen.settings["metadata"] = meta
+    if len(samplers) > 1:  # the other samplers of a multi-pass graph
+        gen.settings["samplers"] = [{"id": s.sampler_id, "name": s.name, "parameters": s.parameters,
+                                     "model": s.model.name if s.model else None} for s in samplers]
+    gen.settings = json_safe(gen.settings)
+    return gen
+
+
+def from_swarmui(text: str) -> Generation | None:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    params = doc.get("sui_image_params") if isinstance(doc, dict) else None
+    if not isinstance(params, dict):
+        return None
+    params = dict(params)
+    gen = Generation(tool="SwarmUI", prompt=str(params.pop("prompt", "") or ""),
+                     negative_prompt=str(params.pop("negativeprompt", "") or ""))
+    _set_seed(gen, params.pop("seed", None))
+    gen.steps = _int(params.pop("steps", None))
+    gen.cfg = _float(params.pop("cfgscale", None))
+    gen.sampler = params.pop("sampler", None)
+    gen.width, gen.height = _int(params.pop("width", None)), _int(params.pop("height", None))
+    if "model" in params:
+        gen.settings["model"] = params.pop("model")
+    gen.settings.update(params)
+    gen.settings = json_safe(gen.settings)
+    return gen
+
+
+def from_atlas(record: dict) -> Generation:
+    """A file that atlas wrote: the fields of its last pass (the whole record stays in the raw metadata)."""
+    last = record["lineage"][-1]
+    gen = Generation(tool="atlas", prompt=last.get("prompt") or "", negative_prompt=last.get("negative_prompt") or "",
+                     sampler=last.get("sampler"), steps=last.get("steps"), cfg=last.get("cfg"),
+                     denoise=last.get("denoise"), width=last.get("width"), height=last.get("height"))
+    _set_seed(gen, last.get("seed"))
+    model = last.get("model") or {}
+    if model:
+        gen.settings.update({"model": model.get("name"), "model_hash": model.get("short_hash"),
+                             "model_sha256": model.get("sha256")})
+    gen.settings["original_kind"] = last.get("kind")
+    return gen
+
+
+def interpret(raw: dict, image=None, text_chunks: bool = True) -> Generation | None:
+    """The generation facts in `raw` (text metadata by key), or None when there are none we know.
+
+    `raw` holds a PNG's text chunks (`text_chunks`) or what was found in a JPEG/WebP (EXIF, XMP).
+    `image` (a PIL image) lets sd-parsers try what is not in text chunks: EXIF UserComment of
+    JPEG/WebP and A1111's "stealth" metadata hidden in the alpha channel.
+    """
+    from atlas.core.metadata.embed import PROVENANCE_KEY
+
+    if PROVENANCE_KEY in raw:
+        try:
+            return from_atlas(json.loads(raw[PROVENANCE_KEY]))
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            pass  # a damaged record: fall back to the infotext beside it
+    if "parameters" in raw and "sui_image_params" in raw["parameters"]:
+        found = from_swarmui(raw["parameters"])
+        if found:
+            return found
+    info = None
+    if raw and text_chunks:
+        info = _parse_texts(raw)
+    hidden = False
+    if info is None and image is not None:
+        info = _parse_image(image)
+        hidden = text_chunks and info is not None
+    if info is None:
+        return None
+    gen = from_sd_parsers(info, raw)
+    if hidden:
+        gen.hidden_raw = {f"stealth:{k}": v for k, v in json_safe(info.raw_parameters or {}).items()}
+    return gen
+
+
+def _parse_texts(raw: dict):
+    from sd_parsers.exceptions import ParserError
+
+    for parser in manager().managed_parsers:
+        try:
+            return parser.parse(dict(raw))
+        except ParserError:
+            continue
+        except Exception:  # noqa: BLE001  a parser choking on odd input declines the file, nothing more
+            continue
+    return None
+
+
+def _parse_image(image):
+    from sd_parsers.extractors import Eagerness
+
+    eager = image.format == "PNG" and image.mode in ("RGBA", "LA", "PA")  # stealth needs an alpha channel
+    try:
+        return manager().parse(image, eagerness=Eagerness.EAGER if eager else Eagerness.DEFAULT)
+    except Exception:  # noqa: BLE001  same: unreadable metadata is reported as absent, the raw text stays
+        return None

@@ -1,0 +1,59 @@
+"""Search and import: full text over prompts, 64-bit seeds and sizes, the source path of imports.
+
+- Full text: an FTS5 table + triggers on SQLite, a GIN tsvector expression index on PostgreSQL.
+- PostgreSQL: `pass.seed`, `render.size_bytes`, `render.source_mtime_ns` become BIGINT: imported
+  seeds (A1111 up to 2**32, ComfyUI/Fooocus far beyond) and nanosecond mtimes overflow int4.
+  SQLite's INTEGER is 64-bit already: nothing to change there (and no table rebuild, which the
+  foreign keys of existing rows would refuse).
+- `render.source_path`: the file an import came from, so an unchanged file is not read again.
+
+Revision ID: 0002_search
+Revises: 0001
+"""
+from typing import Sequence, Union
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+from atlas.core import fulltext
+
+revision: str = "0002_search"
+down_revision: Union[str, None] = "0001"
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+WIDENED = (("pass", "seed", True), ("render", "size_bytes", False), ("render", "source_mtime_ns", True))
+
+
+def _run(statements) -> None:
+    for sql in statements:
+        op.execute(sql)
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    op.add_column("render", sa.Column("source_path", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    op.create_index(op.f("ix_render_source_path"), "render", ["source_path"], unique=False)
+    if dialect == "sqlite":
+        _run(fulltext.SQLITE_DDL)
+    else:
+        for table, column, nullable in WIDENED:
+            op.alter_column(table, column, existing_type=sa.Integer(), type_=sa.BigInteger(),
+                            existing_nullable=nullable)
+        if dialect == "postgresql":
+            _run(fulltext.PG_DDL)
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        _run(fulltext.SQLITE_DROP)
+    else:
+        if dialect == "postgresql":
+            _run(fulltext.PG_DROP)
+        for table, column, nullable in WIDENED:
+            op.alter_column(table, column, existing_type=sa.BigInteger(), type_=sa.Integer(),
+                            existing_nullable=nullable)
+    op.drop_index(op.f("ix_render_source_path"), table_name="render")
+    op.drop_column("render", "source_path")  # in place (SQLite >= 3.35): no rebuild under foreign keys
