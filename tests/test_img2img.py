@@ -87,7 +87,24 @@ def test_img2img_command_bad_input_exits_2_and_records_nothing(demo_catalogue, c
     assert cli("img2img", 999, "x").code == 2
     (tmp_path / "notes.txt").write_text("not an image")
     result = cli("img2img", tmp_path / "notes.txt", "x")
-    assert result.code == 2 and "not a readable image" in result.err
+    assert result.code == 2 and "notes.txt: not a" in result.err and "image" in result.err
     assert cli("img2img", source.id, "--sampler", "Eulr").code == 2
     with demo_catalogue.session() as session:
         assert len(session.exec(select(Pass)).all()) == before
+
+
+def test_an_a1111_file_passes_its_prompt_sampler_and_cfg_on(demo_catalogue, cli, tmp_path):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("parameters", "photo of a duck\nNegative prompt: monochrome\nSteps: 15, Sampler: UniPC, "
+                                "CFG scale: 5, Seed: 235284042, Size: 64x64, Model hash: c0d1994c73")
+    path = tmp_path / "duck.png"
+    Image.fromarray(np.full((64, 64, 3), 120, dtype=np.uint8)).save(path, pnginfo=info)
+    result = cli("img2img", path, "--denoise", "0.3", "--steps", "4", "--seed", "1", "--json")
+    assert result.code == 0, result.err
+    imported, made = result.json()["record"]["lineage"]
+    assert imported["kind"] == "import" and imported["prompt"] == "photo of a duck"
+    assert (made["prompt"], made["negative_prompt"], made["sampler"], made["cfg"]) == \
+        ("photo of a duck", "monochrome", "UniPC", 5.0)
+    assert made["model"]["name"] == "atlas-demo-tiny-sd"  # the file's model is not registered here

@@ -140,13 +140,21 @@ def context(catalogue: Catalogue, render_id: int, request: PassRequest) -> Conte
         prompt = request.prompt if request.prompt is not None else inherited("prompt", "")
         negative = (request.negative_prompt if request.negative_prompt is not None
                     else inherited("negative_prompt", ""))
-        sampler = request.sampler or canonical(inherited("sampler", "Euler a"))
+        sampler = request.sampler or known_sampler(inherited("sampler", "Euler a"))
         cfg = request.cfg if request.cfg is not None else float(inherited("cfg", 7.0))
         model_id = None if request.model else inherited("model_id", None)
         model = session.get(Model, model_id) if model_id else None
     if model is None:
         model = resolve_model(catalogue, request.model)
     return Context(render_id, load_input(catalogue, render_id), prompt, negative, sampler, cfg, model)
+
+
+def known_sampler(name: str) -> str:
+    """An inherited sampler name in A1111's spelling; an imported file may name one atlas lacks."""
+    try:
+        return canonical(name)
+    except BadInput:
+        return "Euler a"
 
 
 def check_info(catalogue: Catalogue, info: RenderInfo) -> None:
