@@ -114,3 +114,19 @@ def test_loading_and_refusing_recipes_needs_no_torch(tmp_path):
     bad.write_text(json.dumps({**base(), "txt2img": {"width": 100, "height": 64}}))
     code = (f"from atlas.cli.main import main\nassert main(['--home', {str(tmp_path / 'h')!r}, 'run', {str(bad)!r}]) == 2\n")
     assert heavy_modules_after(code) == []
+
+
+def test_help_for_the_pass_and_run_commands():
+    from conftest import run_atlas
+
+    for command in ("img2img", "outpaint", "upscale", "run", "demo"):
+        done = run_atlas(command, "--help")
+        assert done.returncode == 0 and "Usage:" in done.stdout, command
+    assert "--resume" in run_atlas("run", "--help").stdout
+
+
+def test_run_usage_errors_exit_2(catalogue, cli):
+    assert cli("run").code == 2  # neither a recipe nor --resume
+    assert cli("run", "demo", "--resume", "1").code == 2
+    result = cli("run", "--resume", "5")
+    assert result.code == 2 and "no run with id 5" in result.err
