@@ -147,3 +147,15 @@ def test_upscale_command_with_a_pth_file_and_bad_upscalers(demo_catalogue, cli, 
     assert result.code == 2 and "overlap" in result.err
     result = cli("upscale", source.id, "--tile", "64", "--overlap", "8", "--steps", "2", "--json")
     assert result.code == 0 and result.json()["record"]["lineage"][-1]["settings"]["upscaler"] == "Lanczos"
+
+
+def test_a_safetensors_upscaler_loads_the_same_way(demo_swinir, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    path = tmp_path / "tiny.safetensors"
+    save_file({k: v.contiguous() for k, v in torch.load(demo_swinir).items()}, str(path))
+    image = Image.fromarray(np.random.default_rng(2).integers(0, 255, (24, 32, 3), dtype=np.uint8))
+    from_pth = upscalers.apply_model(upscalers.load_file(str(demo_swinir)), image)
+    from_safetensors = upscalers.apply_model(upscalers.load_file(str(path)), image)
+    np.testing.assert_array_equal(np.asarray(from_pth), np.asarray(from_safetensors))
