@@ -132,3 +132,8 @@ def test_outpaint_command_refuses_bad_values_before_work(demo_catalogue, cli):
     record = result.json()["record"]
     assert [p["kind"] for p in record["lineage"]] == ["txt2img", "outpaint"]
     assert (record["render"]["width"], record["render"]["height"]) == (64, 72)
+
+
+def test_a_blur_wider_than_the_input_holds_nothing_instead_of_failing():
+    mask = np.asarray(mk2.make_mask(mk2.layout(64, 64, "left", 8), 100))
+    assert mask.shape == (64, 128) and (mask == 255).all()

@@ -66,7 +66,9 @@ def make_mask(lay: Layout, mask_blur: int) -> Image.Image:
     x0, y0, x1, y1 = known_box(lay)
     inset = {"left": (mask_blur, 0, 0, 0), "right": (0, 0, mask_blur, 0),
              "up": (0, mask_blur, 0, 0), "down": (0, 0, 0, mask_blur)}[lay.side]
-    ImageDraw.Draw(mask).rectangle((x0 + inset[0], y0 + inset[1], x1 - inset[2] - 1, y1 - inset[3] - 1), fill=0)
+    box = (x0 + inset[0], y0 + inset[1], x1 - inset[2] - 1, y1 - inset[3] - 1)
+    if box[0] <= box[2] and box[1] <= box[3]:  # a blur wider than the input leaves nothing held
+        ImageDraw.Draw(mask).rectangle(box, fill=0)
     if mask_blur > 0:
         mask = mask.filter(ImageFilter.GaussianBlur(mask_blur))
     canvas = Image.new("L", lay.canvas, 255)

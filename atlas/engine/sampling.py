@@ -44,17 +44,20 @@ def to_images(decoded: torch.Tensor) -> list[Image.Image]:
 
 
 def encode_images(pipe, images: list[Image.Image]) -> torch.Tensor:
-    """The clean init latents: the VAE posterior's mean (deterministic), scaled for the UNet."""
+    """The clean init latents: the VAE posterior's mean (deterministic), scaled for the UNet.
+
+    One image at a time: the VAE's activations dominate memory, so a batch of tiles costs no more
+    than one."""
     vae = pipe.vae
     with torch.no_grad():
-        pixels = to_tensor(images, vae.device, vae.dtype)
-        return vae.encode(pixels).latent_dist.mean * vae.config.scaling_factor
+        return torch.cat([vae.encode(to_tensor([image], vae.device, vae.dtype)).latent_dist.mean
+                          for image in images]) * vae.config.scaling_factor
 
 
 def decode_latents(pipe, latents: torch.Tensor) -> list[Image.Image]:
     vae = pipe.vae
     with torch.no_grad():
-        return to_images(vae.decode(latents / vae.config.scaling_factor).sample)
+        return [to_images(vae.decode(item[None] / vae.config.scaling_factor).sample)[0] for item in latents]
 
 
 def latent_mask(mask: Image.Image, device, dtype) -> torch.Tensor:
