@@ -22,7 +22,7 @@ import json, sys, time
 from PIL import Image
 from atlas.core.catalogue import Catalogue
 from atlas.core.renders import RenderInfo
-from atlas.core.sources import minimal_import
+from atlas.core.importing import import_file
 from atlas.engine import passes, upscalers
 width, height, steps, batch = map(int, sys.argv[1:5])
 catalogue = Catalogue.open()
@@ -32,7 +32,7 @@ if not src.exists():
     rng = np.random.default_rng(0)
     small = Image.fromarray(rng.integers(0, 255, (height // 64, width // 64, 3), dtype=np.uint8))
     small.resize((width // 2, height // 2), Image.Resampling.BICUBIC).save(src)
-source = minimal_import(catalogue, src)
+source = import_file(catalogue, src)
 request = passes.UpscaleRequest(prompt="a city", upscaler=upscalers.DEMO_UPSCALER_NAME, scale=2, tile=512,
                                 overlap=256, steps=steps, denoise=0.1, batch=batch, seed=1,
                                 model="atlas-demo-tiny-sd")
