@@ -2,9 +2,6 @@ import click
 
 from atlas.cli.common import echo_json, json_option, open_catalogue
 
-DEMO_PROMPT = ("highly detailed, high quality, digital painting of a futuristic city with high tech machines "
-               "and bright lights, planets, galaxies")
-
 
 def render_info(catalogue, title, author, licence, description=None, tags=()):
     from atlas.core.renders import RenderInfo
@@ -78,30 +75,3 @@ def print_render(catalogue, render_id, as_json):
         echo_json(facts)
     else:
         click.echo(facts["id"])
-
-
-@click.command()
-@json_option
-@click.pass_context
-def demo(ctx, as_json):
-    """Generate a render on the embedded demo model and show its record."""
-    from atlas.engine.generate import Txt2ImgRequest
-
-    catalogue = open_catalogue(ctx)
-    info = render_info(catalogue, "atlas demo render", None, None)
-    request = Txt2ImgRequest(prompt=DEMO_PROMPT, steps=20, width=512, height=384, seed=-1,
-                             model="atlas-demo-tiny-sd").checked()
-    from atlas.engine.demo_model import ensure
-
-    ensure(catalogue)
-    from atlas.cli.progress import step_progress
-    from atlas.engine.generate import generate as engine_generate
-
-    with step_progress("demo txt2img") as progress:
-        render = engine_generate(catalogue, request, info, progress=progress)
-    if as_json:
-        print_render(catalogue, render.id, True)
-    else:
-        from atlas.cli.show_cmd import show_render
-
-        show_render(catalogue, render.id)

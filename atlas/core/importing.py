@@ -89,7 +89,7 @@ def _pass_row(facts: FileFacts, render_id: int, now) -> dict:
     gen = facts.generation
     row = {"kind": "import", "status": "completed", "render_id": render_id, "started": now, "ended": now,
            "prompt": "", "negative_prompt": "", "settings": {"source": facts.path}, "raw_metadata": facts.raw,
-           "software": {"imported_from": gen.tool if gen else None}}
+           "software": {"imported_from": gen.tool} if gen else {}}  # the record's software values are strings
     if gen is not None:
         row.update(prompt=gen.prompt, negative_prompt=gen.negative_prompt, seed=gen.seed, sampler=gen.sampler,
                    steps=gen.steps, cfg=gen.cfg, denoise=gen.denoise, width=gen.width, height=gen.height,

@@ -1,0 +1,126 @@
+"""`atlas run RECIPE` / `atlas run --resume RUN_ID`, and `atlas demo` (the shipped demo recipe)."""
+
+import sys
+import time
+from contextlib import contextmanager
+
+import click
+
+from atlas.cli.common import echo_json, open_catalogue
+from atlas.cli.generate_cmd import check_licence, render_info
+
+
+@contextmanager
+def run_progress():
+    """A live display on stderr: pass i of N, step j of M, elapsed and remaining time.
+
+    When stderr is not a terminal, one plain line per pass instead (logs and scripts read it)."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    from atlas.engine.runner import RunProgress
+
+    console = Console(stderr=True)
+
+    class Lines(RunProgress):
+        def start_pass(self, index, total, label):
+            print(f"pass {index} of {total}: {label}", file=sys.stderr, flush=True)
+
+    if not console.is_terminal:
+        yield Lines()
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        passes = bar.add_task("run", total=None, unit="passes")
+        steps = bar.add_task("", total=None, unit="steps")
+
+        class Live(RunProgress):
+            def start_pass(self, index, total, label):
+                bar.update(passes, completed=index - 1, total=total, description=f"pass {index} of {total}")
+                bar.reset(steps, total=None, description=f"  {label}")
+
+            def step(self, done, total):
+                bar.update(steps, completed=done, total=total)
+
+        yield Live()
+
+
+def print_run(catalogue, run, as_json, started):
+    from atlas.core.record import describe, get_render
+
+    elapsed = round(time.monotonic() - started, 3)
+    facts = {"run": {"id": run.id, "recipe_name": run.recipe_name, "status": run.status,
+                     "seed": run.recipe.get("seed"), "model": run.recipe.get("model"),
+                     "final_render_id": run.final_render_id, "elapsed_s": elapsed},
+             "final_render_id": run.final_render_id}
+    if as_json:
+        with catalogue.session() as session:
+            facts["render"] = describe(session, get_render(session, run.final_render_id), catalogue.store.root)
+        echo_json(facts)
+    else:
+        click.echo(f"run {run.id} {run.status} in {elapsed:.1f} s: final render {run.final_render_id}")
+
+
+@click.command()
+@click.argument("recipe", required=False)
+@click.option("--resume", "resume_id", type=int, help="Continue run RUN_ID at its first unfinished pass.")
+@click.option("--model", "model_name", help="Checkpoint for every pass (overrides the recipe).")
+@click.option("--seed", type=int, help="Seed of the first pass (pass k uses seed + k); -1 draws one.")
+@click.option("--upscaler", help="Upscaler for every SD upscale pass: registered name, .pth/.safetensors, Lanczos.")
+@click.option("--licence", help="Output licence id (default from config, else CC0-1.0).")
+@click.option("--author", help="Who made it (default from config).")
+@click.option("--title", help="Title given to the run's renders.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run and its final render as JSON.")
+@click.pass_context
+def run(ctx, recipe, resume_id, model_name, seed, upscaler, licence, author, title, as_json):
+    """Run RECIPE (a YAML/JSON file or a shipped recipe: demo, futuristic-city) as one recorded run."""
+    from atlas.core import recipes
+
+    if (recipe is None) == (resume_id is None):
+        raise click.UsageError("give a RECIPE or --resume RUN_ID (not both)")
+    if resume_id is not None and (model_name or seed is not None or upscaler):
+        raise click.UsageError("--resume continues a run with its recorded settings: no --model/--seed/--upscaler")
+    loaded = recipes.load(recipe) if recipe is not None else None  # refused here, before any model loads
+    if seed is not None:
+        from atlas.core.settings import check_seed
+
+        check_seed(seed)
+    catalogue = open_catalogue(ctx)
+    info = render_info(catalogue, title, author, licence)
+    info.licence_id = check_licence(catalogue, info.licence_id)
+    from atlas.engine import runner
+
+    started = time.monotonic()
+    with run_progress() as progress:
+        if loaded is not None:
+            result = runner.run_recipe(catalogue, loaded, model=model_name, seed=seed, upscaler=upscaler,
+                                       info=info, progress=progress)
+        else:
+            result = runner.resume(catalogue, resume_id, info=info, progress=progress)
+    print_run(catalogue, result, as_json, started)
+
+
+@click.command()
+@click.option("--seed", type=int, help="Seed of the first pass (default: drawn at random, recorded).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run and its final render as JSON.")
+@click.pass_context
+def demo(ctx, seed, as_json):
+    """Run the shipped `demo` recipe end to end on the embedded demo model and show the result."""
+    from atlas.core import recipes
+    from atlas.engine import runner
+
+    loaded = recipes.load("demo")
+    catalogue = open_catalogue(ctx)
+    info = render_info(catalogue, "atlas demo render", None, None)
+    started = time.monotonic()
+    with run_progress() as progress:
+        result = runner.run_recipe(catalogue, loaded, seed=seed, info=info, progress=progress)
+    if as_json:
+        print_run(catalogue, result, True, started)
+    else:
+        from atlas.cli.show_cmd import show_render
+
+        show_render(catalogue, result.final_render_id)
+        click.echo(f"run {result.id} {result.status} in {time.monotonic() - started:.1f} s")

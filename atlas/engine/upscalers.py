@@ -1,0 +1,163 @@
+"""Upscalers for SD upscale: learned models loaded with spandrel, or Lanczos built in.
+
+The demo upscaler is a tiny SwinIR with random weights, built from a fixed seed with spandrel's
+own architecture class, saved as a `.pth` and registered (labelled demo) like any upscaler, then
+loaded back through spandrel's ModelLoader: the path a real SwinIR_4x or ESRGAN file takes.
+"""
+
+import math
+import warnings
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from atlas.core.errors import BadInput
+
+LANCZOS = "Lanczos"
+DEMO_UPSCALER_NAME = "atlas-demo-tiny-swinir"
+SEED = 20221023
+CARD = """---
+license: CC0-1.0
+tags: [atlas-demo, random-weights, upscaler]
+---
+# atlas demo upscaler
+
+A tiny SwinIR x2 with random weights, built by atlas from seed {seed} with spandrel's SwinIR class.
+It is not a trained model: it exists to exercise SD upscale without a download.
+"""
+MODEL_TILE = 256  # the upscaler model sees tiles this size (plus padding) so memory stays flat
+MODEL_PAD = 16
+
+
+def build_demo(path: Path) -> Path:
+    from spandrel.architectures.SwinIR import SwinIR
+
+    torch.manual_seed(SEED)
+    with warnings.catch_warnings():  # torch.meshgrid's indexing advice, from inside spandrel's SwinIR
+        warnings.simplefilter("ignore", UserWarning)
+        net = SwinIR(img_size=32, embed_dim=12, depths=[2], num_heads=[2], window_size=8, mlp_ratio=2.0,
+                     upscale=2, upsampler="pixelshuffledirect", resi_connection="1conv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), path)
+    (path.parent / "README.md").write_text(CARD.format(seed=SEED), encoding="utf-8")
+    return path
+
+
+def ensure_demo(catalogue):
+    """The demo upscaler's catalogue row, building and registering it on first use."""
+    from sqlmodel import select
+
+    from atlas.core.models import register
+    from atlas.core.tables import Model
+
+    with catalogue.session() as session:
+        found = session.exec(select(Model).where(Model.name == DEMO_UPSCALER_NAME)).first()
+        if found is not None:
+            return found
+        path = catalogue.home.models / DEMO_UPSCALER_NAME / f"{DEMO_UPSCALER_NAME}.pth"
+        if not path.is_file():
+            tmp = path.with_name(".build-" + path.name)
+            build_demo(tmp)
+            tmp.replace(path)
+        model = register(session, str(path), DEMO_UPSCALER_NAME, None, kind="upscaler", demo=True)
+        session.commit()
+        return model
+
+
+def resolve(catalogue, name: str | None):
+    """The upscaler Model row for a registered name or a weights file path; None for Lanczos.
+
+    A file is registered on first use (its licence must come from a model card beside it)."""
+    from sqlmodel import select
+
+    from atlas.core import models
+    from atlas.core.store import sha256_file
+    from atlas.core.tables import Model
+
+    if not name or name.lower() == LANCZOS.lower():
+        return None
+    if name == DEMO_UPSCALER_NAME:
+        return ensure_demo(catalogue)
+    with catalogue.session() as session:
+        row = session.exec(select(Model).where(Model.name == name, Model.kind == "upscaler")).first()
+        if row is not None:
+            return row
+        path = Path(name).expanduser()
+        if not path.is_file():
+            known = session.exec(select(Model.name).where(Model.kind == "upscaler")).all()
+            raise BadInput(f"unknown upscaler {name!r}: not Lanczos, a registered upscaler "
+                           f"({', '.join(known) or 'none registered'}) or a .pth/.safetensors file")
+        if path.suffix not in (".pth", ".safetensors", ".pt", ".ckpt"):
+            raise BadInput(f"{name}: an upscaler file must be .pth, .pt, .ckpt or .safetensors")
+        digest = sha256_file(path)
+        row = session.exec(select(Model).where(Model.sha256 == digest, Model.kind == "upscaler")).first()
+        if row is not None:
+            return row
+        load_file(str(path.resolve()))  # refuse what spandrel cannot read before registering it
+        try:
+            row = models.register(session, str(path), path.stem, None, kind="upscaler")
+        except BadInput as exc:
+            raise BadInput(f"{exc} (or register it first: atlas model add {name} --kind upscaler "
+                           "--name NAME --licence ID)") from None
+        session.commit()
+        return row
+
+
+@cache
+def load_file(path: str):
+    from spandrel import ModelLoader
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            descriptor = ModelLoader(device="cpu").load_from_file(path)
+    except Exception as exc:
+        raise BadInput(f"{path}: spandrel cannot load this upscaler ({type(exc).__name__}: {exc})") from None
+    from spandrel import ImageModelDescriptor
+
+    if not isinstance(descriptor, ImageModelDescriptor) or descriptor.scale < 2:
+        raise BadInput(f"{path}: not a super-resolution model (spandrel: {descriptor.architecture.name}, "
+                       f"scale {getattr(descriptor, 'scale', '?')})")
+    from atlas.engine.device import pick
+
+    return descriptor.to(pick().torch_device).eval()
+
+
+def apply_model(descriptor, image: Image.Image) -> Image.Image:
+    """One application of the model, in padded tiles so a large image never sits in the model whole."""
+    scale = descriptor.scale
+    source = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    height, width, _ = source.shape
+    out = np.zeros((height * scale, width * scale, 3), dtype=np.uint8)
+    device = next(descriptor.model.parameters()).device
+    with torch.no_grad():
+        for y in range(0, height, MODEL_TILE):
+            for x in range(0, width, MODEL_TILE):
+                x0, y0 = max(0, x - MODEL_PAD), max(0, y - MODEL_PAD)
+                x1, y1 = min(width, x + MODEL_TILE + MODEL_PAD), min(height, y + MODEL_TILE + MODEL_PAD)
+                patch = torch.from_numpy(source[y0:y1, x0:x1]).permute(2, 0, 1)[None].to(device)
+                result = descriptor(patch)[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
+                inner_w, inner_h = min(MODEL_TILE, width - x), min(MODEL_TILE, height - y)
+                ox, oy = (x - x0) * scale, (y - y0) * scale
+                crop = result[oy:oy + inner_h * scale, ox:ox + inner_w * scale]
+                out[y * scale:(y + inner_h) * scale, x * scale:(x + inner_w) * scale] = \
+                    (crop * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(out, "RGB")
+
+
+def upscale_to(descriptor, image: Image.Image, width: int, height: int) -> tuple[Image.Image, int]:
+    """The model applied until the image reaches the target, then Lanczos to the exact size.
+
+    Returns (image, times the model ran)."""
+    applied = 0
+    if descriptor is not None:
+        needed = max(width / image.width, height / image.height)
+        applied = max(1, math.ceil(math.log(needed, descriptor.scale) - 1e-9)) if needed > 1 else 0
+        for _ in range(applied):
+            image = apply_model(descriptor, image)
+    if image.size != (width, height):
+        image = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    return image.convert("RGB"), applied
