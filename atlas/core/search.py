@@ -1,0 +1,170 @@
+"""Query objects to SQL: every value is a bound parameter, nothing is concatenated into SQL.
+
+A render's parameters are those of the completed pass that produced it (`Pass.render_id`).
+Text fields compare case-insensitively; `*` becomes a LIKE wildcard with `%`, `_` and the escape
+character escaped first, so they match themselves.
+"""
+
+from sqlalchemy import and_, exists, false, func, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from atlas.core import fulltext
+from atlas.core.query import And, FullText, Match, Not, Or, Query, Range, Size, parse
+from atlas.core.tables import Model, Pass, Render, Tag
+
+ESCAPE = "\\"
+
+# The producing pass, and its model: outer joins, since a render may have neither.
+Producer = Pass
+ProducerModel = aliased(Model, name="producer_model")
+
+
+def like_pattern(value: str, glob: bool) -> str:
+    escaped = value.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
+    return escaped.replace("*", "%") if glob else escaped
+
+
+def text_match(expr, value: str, glob: bool, contains: bool = False):
+    """Case-insensitive equality (or LIKE for globs / substrings) of a text column."""
+    if not glob and not contains:
+        return func.lower(expr) == value.lower()
+    pattern = like_pattern(value.lower(), glob)
+    if contains:
+        pattern = f"%{pattern}%"
+    return func.lower(expr).like(pattern, escape=ESCAPE)
+
+
+def _column(name: str):
+    return {
+        "id": Render.id, "seed": Producer.seed, "steps": Producer.steps, "cfg": Producer.cfg,
+        "denoise": Producer.denoise, "width": Render.width, "height": Render.height,
+        "run": Producer.run_id, "created": Render.created, "sampler": Producer.sampler,
+        "author": Render.author, "tool": Render.tool, "licence": Render.licence_id,
+        "model": ProducerModel.name,
+    }[name]
+
+
+def _imported(key: str):
+    """A model fact kept by an import pass in its settings (the weights are not in the catalogue)."""
+    return Producer.settings[key].as_string()
+
+
+def _lineage_has_kind(kind_value: str, glob: bool):
+    """Render ids whose lineage has a pass of the kind: its producers, then everything made from them."""
+    seeds = select(Pass.render_id.label("render_id")).where(
+        Pass.status == "completed", Pass.render_id.is_not(None), text_match(Pass.kind, kind_value, glob))
+    lineage = seeds.cte("lineage", recursive=True)
+    child = aliased(Pass)
+    lineage = lineage.union(
+        select(child.render_id).where(child.input_render_id == lineage.c.render_id,
+                                      child.status == "completed", child.render_id.is_not(None)))
+    return Render.id.in_(select(lineage.c.render_id))
+
+
+def _match(q: Match, dialect: str):
+    name, value = q.field, q.value
+    if isinstance(value, (int, float)):
+        return _column(name) == value
+    if name in ("prompt", "negative"):
+        col = Producer.prompt if name == "prompt" else Producer.negative_prompt
+        return text_match(col, value, q.glob, contains=not q.glob)
+    if name == "tag":
+        return exists().where(Tag.render_id == Render.id, text_match(Tag.name, value, q.glob))
+    if name == "kind":
+        return _lineage_has_kind(value, q.glob)
+    if name == "model":
+        return or_(text_match(ProducerModel.name, value, q.glob), text_match(_imported("model"), value, q.glob))
+    if name == "model-hash":
+        # A1111's short hash is a prefix of the full sha256, so either matches.
+        full = like_pattern(value.lower(), q.glob) + ("" if q.glob else "%")
+        return or_(func.lower(ProducerModel.short_hash) == value.lower(),
+                   func.lower(ProducerModel.sha256).like(full, escape=ESCAPE),
+                   text_match(_imported("model_hash"), value, q.glob))
+    if name == "model-licence":
+        return text_match(ProducerModel.licence_id, value, q.glob)
+    return text_match(_column(name), value, q.glob)
+
+
+def _range(q: Range):
+    col, parts = _column(q.field), []
+    if q.low is not None:
+        parts.append(col >= q.low if q.low_inclusive else col > q.low)
+    if q.high is not None:
+        parts.append(col <= q.high if q.high_inclusive else col < q.high)
+    return and_(*parts) if parts else col.is_not(None)
+
+
+def _size(q: Size):
+    parts = []
+    if q.width is not None:
+        parts.append(Render.width == q.width)
+    if q.height is not None:
+        parts.append(Render.height == q.height)
+    return and_(*parts) if parts else true()
+
+
+def _fulltext(q: FullText, dialect: str):
+    if not fulltext.has_words(q.text):  # punctuation only: the tokenizers drop it, so match it literally
+        pattern = f"%{like_pattern(q.text.lower(), False)}%"
+        return or_(func.lower(Producer.prompt).like(pattern, escape=ESCAPE),
+                   func.lower(Producer.negative_prompt).like(pattern, escape=ESCAPE))
+    return fulltext.matching_pass_ids(dialect, q.text, q.prefix)
+
+
+def condition(q, dialect: str):
+    """The SQL condition for a query object."""
+    if q is None:
+        return true()
+    if isinstance(q, And):
+        return and_(*(condition(x, dialect) for x in q.queries))
+    if isinstance(q, Or):
+        return or_(*(condition(x, dialect) for x in q.queries))
+    if isinstance(q, Not):
+        inner = condition(q.query, dialect)
+        # NULL-safe: a render without the field is "not equal" to any value.
+        return func.coalesce(inner, false()) == false()
+    if isinstance(q, Match):
+        return _match(q, dialect)
+    if isinstance(q, Range):
+        return _range(q)
+    if isinstance(q, Size):
+        return _size(q)
+    if isinstance(q, FullText):
+        return _fulltext(q, dialect)
+    raise TypeError(f"not a query object: {q!r}")
+
+
+def _base(query: Query, dialect: str):
+    producer_join = and_(Producer.render_id == Render.id, Producer.status == "completed")
+    return (select(Render)
+            .outerjoin(Producer, producer_join)
+            .outerjoin(ProducerModel, ProducerModel.id == Producer.model_id)
+            .where(condition(query.where, dialect)))
+
+
+def _order(query: Query):
+    order = []
+    for s in query.sort:
+        col = _column(s.field)
+        order.append(col.desc() if s.descending else col.asc())
+    tie = Render.id.desc() if (query.sort and query.sort[0].descending) else Render.id.asc()
+    return order + [tie]
+
+
+def statement(text_or_query, dialect: str = "sqlite"):
+    query = parse(text_or_query) if isinstance(text_or_query, str) else text_or_query
+    return _base(query, dialect).order_by(*_order(query))
+
+
+def search(session: Session, text: str, limit: int = 50, offset: int = 0) -> list[Render]:
+    """Renders matching the query `text`, in its sort order (default newest first)."""
+    dialect = session.get_bind().dialect.name
+    stmt = statement(text, dialect).limit(limit).offset(offset)
+    return list(session.scalars(stmt).unique())
+
+
+def count(session: Session, text: str) -> int:
+    dialect = session.get_bind().dialect.name
+    inner = _base(parse(text), dialect).with_only_columns(Render.id).subquery()
+    return session.scalar(select(func.count()).select_from(inner))
