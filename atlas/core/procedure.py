@@ -28,11 +28,11 @@ SETTING_LABELS = {
     "mask_blur": "mask blur of {}",
     "falloff": "fall-off exponent of {}",
     "colour_variation": "colour variation of {}",
-    "scale": "scale factor {}",
+    "scale": "a scale factor of {}",
     "tile": "tiles of {} px",
-    "batch": "{} tiles per batch",
+    "batch": "a batch size of {}",
 }
-NOT_TOLD = {"script"}  # named in the prose already
+NOT_TOLD = {"script", "upscaler"}  # named in the prose already
 
 
 def number_words(n: int) -> str:
@@ -107,6 +107,16 @@ class Group:
     def script(self) -> str | None:
         return (self.first.get("settings") or {}).get("script")
 
+    @property
+    def upscaler(self) -> str | None:
+        """The upscaler model's name as registered, else as the settings name it."""
+        model = self.first.get("upscaler")
+        return model["name"] if model else (self.first.get("settings") or {}).get("upscaler")
+
+    @property
+    def overlaps_differ(self) -> bool:
+        return len(set(map(repr, self.overlaps))) > 1
+
 
 def _distinct(values):
     out = []
@@ -169,17 +179,25 @@ def _ordered_models(lineage: list[dict], role: str) -> list[dict]:
     return out
 
 
+def device_words(device: str) -> str:
+    """The engine's device description as prose: "cuda: NVIDIA X" -> "NVIDIA X"."""
+    kind, _, name = device.partition(": ")
+    if kind == "cuda" and name:
+        return name
+    if kind == "cpu":
+        return f"the CPU ({name})" if name else "the CPU"
+    return device
+
+
 def facts(lineage: list[dict]) -> dict:
     """Everything the procedure section states: hardware, software, models and the pass groups."""
-    software = _distinct((s.get("software") or {}).get(k) and (k, s["software"][k])
-                         for s in lineage for k in ("atlas", "diffusers"))
+    software = lambda key: _distinct((s.get("software") or {}).get(key) for s in lineage  # noqa: E731
+                                     if (s.get("software") or {}).get(key))
     return {
-        "devices": _distinct(s["device"] for s in lineage if s.get("device")),
-        "atlas_versions": _distinct(s["software"]["atlas"] for s in lineage if (s.get("software") or {}).get("atlas")),
-        "diffusers_versions": _distinct(s["software"]["diffusers"] for s in lineage
-                                        if (s.get("software") or {}).get("diffusers")),
+        "devices": _distinct(device_words(s["device"]) for s in lineage if s.get("device")),
+        "atlas_versions": software("atlas"),
+        "diffusers_versions": software("diffusers"),
         "tools": _distinct(s.get("tool") for s in lineage if s.get("tool") and s.get("tool") != "atlas"),
-        "software": [pair for pair in software if pair],
         "checkpoints": _ordered_models(lineage, "model"),
         "upscalers": _ordered_models(lineage, "upscaler"),
         "groups": groups(lineage),

@@ -16,20 +16,30 @@ from markupsafe import Markup
 _TEXT_ENTITIES = {
     "&": "&amp;", "<": "&lt;", ">": "&gt;",
     "{": "&#123;", "}": "&#125;", "[": "&#91;", "]": "&#93;", "|": "&#124;",
-    "=": "&#61;", "'": "&#39;", "~": "&#126;",
+    "=": "&#61;", "~": "&#126;",
     "\n": "&#10;", "\r": "&#13;",
 }
-_TEXT_RE = re.compile("|".join(map(re.escape, _TEXT_ENTITIES)) + r"|__")
+# A lone apostrophe is prose; two in a row (or one at an edge, beside template text) is bold/italic.
+_TEXT_RE = re.compile("|".join(map(re.escape, _TEXT_ENTITIES)) + r"|__|'(?=')|(?<=')'|^'|'$")
 _NOWIKI_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": "&#10;", "\r": "&#13;"}
 _NOWIKI_RE = re.compile("|".join(map(re.escape, _NOWIKI_ENTITIES)))
 # Line-start markup: a value placed at the start of a line must not become a list, heading, pre...
 _LINE_START = {"*": "&#42;", "#": "&#35;", ":": "&#58;", ";": "&#59;", " ": "&#32;", "-": "&#45;"}
 
 
+def _entity(match: re.Match) -> str:
+    found = match.group(0)
+    if found == "__":  # __NOTOC__ and other behaviour switches
+        return "&#95;_"
+    if found == "'":
+        return "&#39;"
+    return _TEXT_ENTITIES[found]
+
+
 def text(value) -> Markup:
     """Plain text as wikitext that renders as the same characters and contains no markup."""
     s = "" if value is None else str(value)
-    out = _TEXT_RE.sub(lambda m: "&#95;_" if m.group(0) == "__" else _TEXT_ENTITIES[m.group(0)], s)
+    out = _TEXT_RE.sub(_entity, s)
     if out[:1] in _LINE_START:
         out = _LINE_START[out[0]] + out[1:]
     return Markup(out)
