@@ -75,7 +75,8 @@ def build(fields: dict, template: str | None, ext: str) -> str:
     stem = truncate(stem, MAX_BYTES - len(ext) - 1)
     if not stem:
         stem = clean(f"AI-generated image ({fields.get('id')})")
-    return f"{stem}.{ext}"
+    # Commons capitalises the first letter of every title; the file on disk says what Commons will.
+    return f"{stem[:1].upper()}{stem[1:]}.{ext}"
 
 
 class Batch:
