@@ -8,6 +8,7 @@ the page.
 """
 
 import re
+import traceback
 from datetime import datetime
 from pathlib import Path
 
@@ -184,7 +185,9 @@ def page(session: Session, render: Render, config: dict, categories=None, *, use
     try:
         text = env.get_template(PAGE).render(values)
     except jinja2.TemplateError as exc:
-        where = getattr(exc, "filename", None) or getattr(exc, "name", None) or PAGE
+        # Jinja puts template frames into the traceback: the last one names the failing section.
+        frames = [f.filename for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+        where = getattr(exc, "filename", None) or (frames[-1] if frames else PAGE)
         raise BadInput(f"Commons page template {where}: {exc}") from None
     # Templates leave blank runs where optional parts are off; a page never needs more than one.
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
