@@ -53,14 +53,16 @@ def record_pass(catalogue, step: Pass, width: int, height: int, info: RenderInfo
 
 
 def build_reference(catalogue, info: RenderInfo | None = None, prompt: str = PROMPT, seed: int = 1000,
-                    models: tuple[int, int] | None = None) -> list:
-    """Record the whole workflow; returns the renders, oldest first (the last is 8192x4096)."""
+                    models: tuple[int, int] | None = None, full: bool = True) -> list:
+    """Record the whole workflow (only its txt2img unless `full`); returns the renders, oldest first."""
     info = info or RenderInfo(title="Futuristic city", author="Example", licence_id="CC-BY-SA-4.0")
     sd_id, swinir_id = models or register_models(catalogue)
     common = dict(prompt=prompt, negative_prompt="", sampler="Euler a", cfg=7.0, model_id=sd_id,
                   software=SOFTWARE, device=DEVICE, settings={})
     renders = [record_pass(catalogue, Pass(kind="txt2img", seed=seed, steps=50, width=768, height=512,
                                            **common), 768, 512, info, 50)]
+    if not full:
+        return renders
     width, height = 768, 512
     for i, side in enumerate(SIDES, 1):
         if side in ("left", "right"):

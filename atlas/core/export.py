@@ -171,9 +171,11 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
         except OSError as exc:
             raise BadInput(f"--to {to_dir}: cannot write there ({exc.strerror or exc})") from None
         try:
-            rows, names = [], []
+            rows, names, versions = [], [], {}
             for item in items:
-                others = [o.filename for o in items if o.root == item.root and o is not item]
+                versions.setdefault(item.root, []).append(item.filename)
+            for item in items:
+                others = [name for name in versions[item.root] if name != item.filename]
                 page = commons.page(session, item.render, config, categories, other_versions=others,
                                     descriptions=descriptions, record=item.record, env=env)
                 files = {"path": item.filename, "wikitext": f"{item.stem}.wikitext",
