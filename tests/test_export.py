@@ -53,6 +53,20 @@ def test_png_export_writes_every_file_with_its_record(reference, tmp_path):
             f":File:{b['filename']}" for b in batch if b is not line)
     last = (out / batch[-1]["wikitext"]).read_text(encoding="utf-8")
     assert "fourteen successive passes" in last and "final 8192x4096 image" in last
+    # Unchanged records: the stored files are exported byte for byte (a signature over them survives).
+    assert [r["sha256"] for r in rows] == [renders[0].sha256, renders[14].sha256, renders[-1].sha256]
+
+
+def test_a_changed_record_is_embedded_anew(reference, tmp_path):
+    from atlas.core.tables import Render
+
+    catalogue, renders = reference
+    with catalogue.session() as session:
+        session.get(Render, renders[0].id).title = "Renamed city"
+        session.commit()
+    rows = export(catalogue, [renders[0].id], tmp_path)
+    assert rows[0]["filename"] == "Renamed city (1).png" and rows[0]["sha256"] != renders[0].sha256
+    assert read_record((tmp_path / rows[0]["path"]).read_bytes())["render"]["title"] == "Renamed city"
 
 
 def test_other_lineages_are_not_other_versions(catalogue, tmp_path):
@@ -180,3 +194,36 @@ def test_cli_bad_input_exits_2_and_writes_nothing(reference, cli, tmp_path, args
     assert r.code == 2, (r.out, r.err)
     assert message in r.err
     assert not out.exists()
+
+
+def test_core_export_modules_import_no_heavy_library():
+    from test_layering import heavy_modules_after
+
+    assert heavy_modules_after("import atlas.core.export, atlas.core.commons, atlas.cli.export_cmd") == []
+
+
+def test_config_drives_author_and_categories(reference, home, tmp_path):
+    catalogue, renders = reference
+    home.config_path.write_text('[author]\nname = "Example"\ncommons_user = "Example"\n'
+                                '[commons]\ncategories = ["Cityscapes"]\ntraining_data_addendum = true\n'
+                                '[commons.training_data]\n"stable-diffusion-v1-4" = "LAION-5B"\n', encoding="utf-8")
+    export(catalogue, [renders[0].id], tmp_path)
+    page = (tmp_path / "Futuristic city (1).wikitext").read_text(encoding="utf-8")
+    assert "prompted by [[User:Example|Example]]" in page
+    assert "[[Category:Cityscapes]]" in page and "LAION-5B" in page
+
+
+@pytest.mark.postgres
+def test_export_on_postgresql(pg_home, tmp_path):
+    from atlas.core.catalogue import Catalogue
+
+    catalogue = Catalogue.open(pg_home)
+    try:
+        renders = build_reference(catalogue)
+        rows = export(catalogue, [renders[0].id, renders[-1].id], tmp_path)
+        page = (tmp_path / rows[1]["wikitext"]).read_text(encoding="utf-8")
+        check_structure(page)
+        assert "fourteen successive passes" in page and "tile overlap of 128 then 256" in page
+        assert nowiki_texts(page)
+    finally:
+        catalogue.close()

@@ -79,13 +79,15 @@ def _as_png(data: bytes, render: Render) -> bytes:
 def _image_bytes(catalogue: Catalogue, item: Planned, fmt: str) -> bytes:
     data = _source_bytes(catalogue, item.render)
     if fmt == "png" and item.render.format == "png":
-        from atlas.core.metadata.embed import read_record
+        from atlas.core.metadata import png
+        from atlas.core.metadata.embed import PROVENANCE_KEY, record_json
 
         try:
-            if read_record(data) == item.record:
-                return data  # unchanged file: keep its bytes (and any signature over them)
+            embedded = png.texts(png.read_chunks(data)).get(PROVENANCE_KEY)
         except BadInput:
-            pass
+            embedded = None
+        if embedded == record_json(item.record):
+            return data  # the file already holds this record: keep its bytes (and any signature over them)
     return encode_export(_as_png(data, item.render), item.record, ENCODER_FORMATS[fmt])
 
 
