@@ -167,11 +167,12 @@ def test_upload_script_compiles_and_reads_the_batch(reference, tmp_path):
 def test_cli_export_by_ids_and_by_query(reference, cli, tmp_path):
     catalogue, renders = reference
     r = cli("export", renders[0].id, renders[-1].id, "--to", tmp_path / "ids", "--format", "webp",
-            "--name", "{title} {width}x{height}", "--category", "Cityscapes", "--json")
+            "--name", "{title} {width}x{height}", "--category", "Cityscapes", "--description", "de=Eine Stadt",
+            "--json")
     assert r.code == 0, r.err
     assert [row["filename"] for row in r.json()] == ["Futuristic city 768x512.webp", "Futuristic city 8192x4096.webp"]
     page = (tmp_path / "ids" / "Futuristic city 768x512.wikitext").read_text(encoding="utf-8")
-    assert "[[Category:Cityscapes]]" in page
+    assert "[[Category:Cityscapes]]" in page and "{{de|1=Eine Stadt}}" in page
     r = cli("export", "--query", "kind:upscale", "--to", tmp_path / "query", "--json")
     assert r.code == 0, r.err
     assert sorted(row["render_id"] for row in r.json()) == [renders[-2].id, renders[-1].id]
@@ -187,6 +188,8 @@ def test_cli_export_by_ids_and_by_query(reference, cli, tmp_path):
     (["--query", "seed:424242", "--to", "{d}"], "matches no render"),
     (["--query", "cfg:..(", "--to", "{d}"], ""),
     (["1", "--to", "{d}", "--format", "gif"], "gif"),
+    (["1", "--to", "{d}", "--description", "Eine Stadt"], "LANG=TEXT"),
+    (["1", "--to", "{d}", "--description", "d e=x"], "language code"),
 ])
 def test_cli_bad_input_exits_2_and_writes_nothing(reference, cli, tmp_path, args, message):
     out = tmp_path / "out"
@@ -227,3 +230,22 @@ def test_export_on_postgresql(pg_home, tmp_path):
         assert nowiki_texts(page)
     finally:
         catalogue.close()
+
+
+@pytest.mark.slow
+def test_installed_wheel_finds_the_commons_templates(tmp_path):
+    from conftest import REPO
+
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "dist", REPO],
+                   check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("atlas-*.whl")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", tmp_path / "site",
+                    wheel], check=True, capture_output=True)
+    probe = ("from atlas.core.resources import data_dir\nimport atlas.core.commons as c\n"
+             "env = c.environment(None)\nprint(data_dir('templates'))\n"
+             "print(sorted(env.list_templates()))\nprint((data_dir('templates') / 'export' / 'upload.py').is_file())")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True,
+                          env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"})
+    folder, names, upload = done.stdout.splitlines()
+    assert folder == str(tmp_path / "site" / "atlas" / "templates")
+    assert "page.wikitext.j2" in names and "procedure.wikitext.j2" in names and upload == "True"

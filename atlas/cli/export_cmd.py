@@ -17,12 +17,20 @@ QUERY_LIMIT = 10_000
                    "model date sha.")
 @click.option("--category", "categories", multiple=True,
               help="Extra Commons category for every page (repeatable), beside the configured ones.")
+@click.option("--description", "descriptions", multiple=True, metavar="LANG=TEXT",
+              help="The description in another language (repeatable), e.g. de='Eine Stadt'.")
 @json_option
 @click.pass_context
-def export(ctx, render_ids, query, to_dir, fmt, name_template, categories, as_json):
+def export(ctx, render_ids, query, to_dir, fmt, name_template, categories, descriptions, as_json):
     """Write renders upload-ready for Wikimedia Commons: image, description page, provenance, batch."""
     if bool(render_ids) == bool(query):
         raise BadInput("give render ids or --query, not both and not neither")
+    languages = {}
+    for entry in descriptions:
+        lang, sep, text = entry.partition("=")
+        if not sep or not text.strip():
+            raise BadInput(f"--description {entry!r}: write it as LANG=TEXT, e.g. de='Eine Stadt'")
+        languages[lang.strip()] = text
     from atlas.core.export import export as run_export
 
     catalogue = open_catalogue(ctx)
@@ -36,7 +44,8 @@ def export(ctx, render_ids, query, to_dir, fmt, name_template, categories, as_js
             render_ids = [r.id for r in search(session, query, limit=QUERY_LIMIT)]
         if not render_ids:
             raise BadInput(f"--query {query!r} matches no render")
-    rows = run_export(catalogue, list(render_ids), to_dir, fmt.lower(), name_template, categories=list(categories))
+    rows = run_export(catalogue, list(render_ids), to_dir, fmt.lower(), name_template, categories=list(categories),
+                      descriptions=languages)
     if as_json:
         echo_json(rows)
         return

@@ -93,6 +93,12 @@ def _date(created: str | None) -> str:
     return datetime.fromisoformat(created.replace("Z", "+00:00")).strftime("%Y-%m-%d")
 
 
+def check_languages(descriptions: dict | None) -> None:
+    for lang in descriptions or {}:
+        if not _LANGUAGE.match(str(lang)):
+            raise BadInput(f"{lang!r} is not a language code (like en, de, pt-br)")
+
+
 def _descriptions(render: dict, lineage: list[dict], extra: dict | None) -> list[tuple[str, str]]:
     """(language, text) pairs; English from the render's description, else title, else a fallback."""
     english = render.get("description") or render.get("title")
@@ -100,9 +106,8 @@ def _descriptions(render: dict, lineage: list[dict], extra: dict | None) -> list
         models = [s["model"]["name"] for s in lineage if s.get("model")]
         english = f"AI-generated image made with {models[0]}" if models else "AI-generated image"
     out = [("en", english)]
+    check_languages(extra)
     for lang, text in (extra or {}).items():
-        if not _LANGUAGE.match(str(lang)):
-            raise BadInput(f"{lang!r} is not a language code (like en, de, pt-br)")
         if lang == "en":
             out[0] = ("en", text)
         elif text:

@@ -165,6 +165,7 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
     config = catalogue.home.config()
     with catalogue.session() as session:
         items = plan(session, render_ids, fmt, name_template)
+        commons.check_languages(descriptions)
         env = commons.environment(catalogue.home.templates)
         created = not target.exists()
         try:
