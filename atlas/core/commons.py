@@ -80,8 +80,10 @@ def environment(user_templates: Path | None = None) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(folders), undefined=jinja2.StrictUndefined,
         variable_start_string="<<", variable_end_string=">>", block_start_string="<%",
         block_end_string="%>", comment_start_string="<#", comment_end_string="#>",
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
-        finalize=wikitext.finalize)
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, extensions=["jinja2.ext.do"],
+        # Autoescape on, with `finalize` returning markup: every value is escaped exactly once, as
+        # wikitext (never as HTML), and macro output is not escaped a second time.
+        autoescape=True, finalize=lambda value: Markup(wikitext.finalize(value)))
     env.filters.update(nowiki=wikitext.nowiki, text=wikitext.text, words=_words, filename=_filename,
                        template_name=_template_name, category=_category, url=_url)
     return env

@@ -5,6 +5,8 @@ still decodes character entities, so `&`, `<` and `>` are written as entities an
 inside the prompt cannot end the tag early. `text()` is for plain prose fields (titles,
 descriptions, model names): every character that could start markup becomes a numeric entity.
 Newlines become `&#10;` in both, so no value can start a heading, a list or a table at a line start.
+Other control characters cannot be stored in a wiki page at all: they become U+FFFD, as MediaWiki's
+own input normalisation does.
 """
 
 import re
@@ -23,6 +25,8 @@ _TEXT_ENTITIES = {
 _TEXT_RE = re.compile("|".join(map(re.escape, _TEXT_ENTITIES)) + r"|__|'(?=')|(?<=')'|^'|'$")
 _NOWIKI_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": "&#10;", "\r": "&#13;"}
 _NOWIKI_RE = re.compile("|".join(map(re.escape, _NOWIKI_ENTITIES)))
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+REPLACEMENT = "\ufffd"
 # Line-start markup: a value placed at the start of a line must not become a list, heading, pre...
 _LINE_START = {"*": "&#42;", "#": "&#35;", ":": "&#58;", ";": "&#59;", " ": "&#32;", "-": "&#45;"}
 
@@ -38,7 +42,7 @@ def _entity(match: re.Match) -> str:
 
 def text(value) -> Markup:
     """Plain text as wikitext that renders as the same characters and contains no markup."""
-    s = "" if value is None else str(value)
+    s = CONTROL.sub(REPLACEMENT, "" if value is None else str(value))
     out = _TEXT_RE.sub(_entity, s)
     if out[:1] in _LINE_START:
         out = _LINE_START[out[0]] + out[1:]
@@ -47,7 +51,7 @@ def text(value) -> Markup:
 
 def nowiki(value) -> Markup:
     """Text kept verbatim inside `<nowiki>`; empty text gives an empty string."""
-    s = "" if value is None else str(value)
+    s = CONTROL.sub(REPLACEMENT, "" if value is None else str(value))
     if not s:
         return Markup("")
     return Markup("<nowiki>" + _NOWIKI_RE.sub(lambda m: _NOWIKI_ENTITIES[m.group(0)], s) + "</nowiki>")
