@@ -83,21 +83,32 @@ def test_other_lineages_are_not_other_versions(catalogue, tmp_path):
 
 @pytest.mark.parametrize("fmt, pil_format", [("jpg", "JPEG"), ("webp", "WEBP")])
 def test_jpg_and_webp_carry_the_record(reference, tmp_path, fmt, pil_format):
+    from atlas.core.metadata.inspect import inspect_file
+
     catalogue, renders = reference
     rows = export(catalogue, [renders[1].id], tmp_path, fmt)
     path = tmp_path / rows[0]["path"]
     assert path.suffix == f".{fmt}" and rows[0]["filename"].endswith(f".{fmt}")
     with Image.open(path) as image:
         assert image.format == pil_format and image.size == (896, 512)
-        xmp = image.info.get("xmp")
-        exif = image.getexif()
-    record = json.loads((tmp_path / rows[0]["provenance"]).read_text(encoding="utf-8"))
-    xmp = xmp.decode() if isinstance(xmp, bytes) else xmp
-    assert "atlas:provenance" in xmp and "Outpainting mk2" in xmp
-    import piexif.helper
+    facts = inspect_file(path)
+    assert facts["problems"] == []
+    assert facts["record"] == json.loads((tmp_path / rows[0]["provenance"]).read_text(encoding="utf-8"))
+    assert facts["parameters"]["prompt"] == facts["record"]["lineage"][-1]["prompt"]
+    assert "Steps: 100" in facts["exif_user_comment"]
+    assert facts["c2pa"] is None  # signing is off in this home
 
-    comment = piexif.helper.UserComment.load(exif.get_ifd(0x8769)[0x9286])
-    assert "Steps: 100" in comment and record["lineage"][-1]["prompt"] in comment
+
+def test_signed_home_signs_jpeg_exports(reference, tmp_path):
+    from atlas.core import keys
+    from atlas.core.metadata.inspect import inspect_file
+
+    catalogue, renders = reference
+    keys.create_identity(catalogue.home.keys)
+    rows = export(catalogue, [renders[0].id], tmp_path, "jpg")
+    facts = inspect_file(tmp_path / rows[0]["path"], trust_anchor=keys.trust_anchor(catalogue.home))
+    assert facts["c2pa"]["validation_state"] == "Trusted", facts["c2pa"]
+    assert facts["record"]["render"]["id"] == renders[0].id
 
 
 def test_hostile_titles_stay_inside_the_folder_and_are_unique(catalogue, tmp_path):

@@ -16,6 +16,9 @@ COMMANDS = {
     "show": "atlas.cli.show_cmd:show",
     "list": "atlas.cli.show_cmd:list_renders",
     "export": "atlas.cli.export_cmd:export",
+    "keys": "atlas.cli.keys_cmd:keys",
+    "inspect": "atlas.cli.inspect_cmd:inspect",
+    "verify": "atlas.cli.verify_cmd:verify",
 }
 
 

@@ -17,17 +17,14 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from atlas.core import commons, filenames
+from atlas.core import commons, filenames, keys
 from atlas.core.catalogue import Catalogue
 from atlas.core.errors import AtlasError, BadInput
 from atlas.core.record import build, get_render, lineage
 from atlas.core.resources import data_dir
 from atlas.core.tables import Render
 
-try:  # issue 3's encoder, when present; otherwise the Pillow fallback with the same contract
-    from atlas.core.metadata.exports import encode_export
-except ImportError:  # pragma: no cover - depends on which branches are merged
-    from atlas.core.export_encode import encode_export
+from atlas.core.metadata.exports import encode_export
 
 ENCODER_FORMATS = {"png": "png", "jpg": "jpeg", "webp": "webp"}
 STAGING_PREFIX = ".atlas-export-"
@@ -76,19 +73,10 @@ def _as_png(data: bytes, render: Render) -> bytes:
         return out.getvalue()
 
 
-def _image_bytes(catalogue: Catalogue, item: Planned, fmt: str) -> bytes:
-    data = _source_bytes(catalogue, item.render)
-    if fmt == "png" and item.render.format == "png":
-        from atlas.core.metadata import png
-        from atlas.core.metadata.embed import PROVENANCE_KEY, record_json
-
-        try:
-            embedded = png.texts(png.read_chunks(data)).get(PROVENANCE_KEY)
-        except BadInput:
-            embedded = None
-        if embedded == record_json(item.record):
-            return data  # the file already holds this record: keep its bytes (and any signature over them)
-    return encode_export(_as_png(data, item.render), item.record, ENCODER_FORMATS[fmt])
+def _image_bytes(catalogue: Catalogue, item: Planned, fmt: str, sign_with) -> bytes:
+    # A PNG whose metadata is already current comes back byte for byte (its signature intact).
+    data = _as_png(_source_bytes(catalogue, item.render), item.render)
+    return encode_export(data, item.record, ENCODER_FORMATS[fmt], sign_with=sign_with)
 
 
 def _summary(item: Planned) -> str:
@@ -166,6 +154,8 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
     with catalogue.session() as session:
         items = plan(session, render_ids, fmt, name_template)
         commons.check_languages(descriptions)
+        # JPEG and WebP get Content Credentials of their own when signing is on (PNG keeps the render's).
+        sign_with = None if fmt == "png" else keys.signing_identity(catalogue.home)
         env = commons.environment(catalogue.home.templates)
         created = not target.exists()
         try:
@@ -183,7 +173,7 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
                                     descriptions=descriptions, record=item.record, env=env)
                 files = {"path": item.filename, "wikitext": f"{item.stem}.wikitext",
                          "provenance": f"{item.stem}.provenance.json"}
-                image = _image_bytes(catalogue, item, fmt)
+                image = _image_bytes(catalogue, item, fmt, sign_with)
                 _write(_inside(staging, files["path"]), image)
                 _write(_inside(staging, files["wikitext"]), page)
                 _write(_inside(staging, files["provenance"]),
