@@ -15,14 +15,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from atlas.core import commons, filenames, keys
 from atlas.core.catalogue import Catalogue
 from atlas.core.errors import AtlasError, BadInput
-from atlas.core.record import build, get_render, lineage
+from atlas.core.record import build, get_render, producing_pass
 from atlas.core.resources import data_dir
-from atlas.core.tables import Render
+from atlas.core.tables import Licence, Model, Render
 
 from atlas.core.metadata.exports import encode_export
 
@@ -93,6 +93,28 @@ def _check_folder(to_dir) -> Path:
     return target.resolve()
 
 
+def _lineage_root(session: Session, render_id: int, roots: dict[int, int]) -> int:
+    """The first pass of the render's lineage (renders sharing it are versions of one image).
+
+    Remembered per render, so a batch of many renders of one lineage walks it once, not once each.
+    """
+    walked, current, root = [], render_id, -render_id  # a render without passes is its own root
+    seen: set[int] = set()
+    while current is not None and current not in seen:
+        if current in roots:
+            root = roots[current]
+            break
+        seen.add(current)
+        walked.append(current)
+        step = producing_pass(session, current)
+        if step is None:
+            break
+        root, current = step.id, step.input_render_id
+    for rid in walked:
+        roots[rid] = root
+    return root
+
+
 def plan(session: Session, render_ids, fmt: str, name_template: str | None) -> list[Planned]:
     """Renders, records and unique file names: everything decided before a byte is written."""
     ext = filenames.extension(fmt)
@@ -101,12 +123,17 @@ def plan(session: Session, render_ids, fmt: str, name_template: str | None) -> l
     if not ids:
         raise BadInput("nothing to export: give render ids or a query that matches some")
     batch, out = filenames.Batch(), []
+    # The session's identity map holds objects weakly: keeping the (few) models and licences alive
+    # lets every record of the batch find them there instead of querying them once per pass.
+    pinned = [*session.exec(select(Model)).all(), *session.exec(select(Licence)).all()]
+    roots: dict[int, int] = {}
     for render_id in ids:
         render = get_render(session, render_id)
-        chain = lineage(session, render)
+        root = _lineage_root(session, render.id, roots)
         record = build(session, render)
         name = batch.unique(filenames.build(_name_fields(render, record), name_template, ext))
-        out.append(Planned(render, record, chain[0].id if chain else -render.id, name[: -len(ext) - 1], ext))
+        out.append(Planned(render, record, root, name[: -len(ext) - 1], ext))
+    del pinned
     return out
 
 
