@@ -247,3 +247,14 @@ def test_unusual_lineages_read_well_and_escape_once(catalogue):
     assert "It used a setting of a scale factor of 4." in procedure
     assert "&amp;#" not in text  # nothing escaped twice
     assert "final 256x256 image" in procedure
+
+
+def test_a_render_without_lineage_still_gets_a_valid_page(catalogue):
+    with catalogue.session() as session:
+        render = Render(sha256="0" * 64, format="png", width=5, height=5, size_bytes=1)
+        session.add(render)
+        session.commit()
+        text = commons.page(session, render, {"defaults": {"licence": "CC0-1.0"}})
+    check_structure(text, "cc-zero")
+    assert "holds no record of how this image was made" in section(text, "Procedure/Methodology")
+    assert "No model is recorded" in section(text, "Model licence")
