@@ -260,3 +260,36 @@ def test_installed_wheel_finds_the_commons_templates(tmp_path):
     folder, names, upload = done.stdout.splitlines()
     assert folder == str(tmp_path / "site" / "atlas" / "templates")
     assert "page.wikitext.j2" in names and "procedure.wikitext.j2" in names and upload == "True"
+
+
+def test_an_imported_jpeg_exports_to_png_and_webp(catalogue, tmp_path):
+    """A render stored as a CMYK JPEG (as an import keeps it) is decoded and encoded with its record."""
+    from atlas.core.metadata.inspect import inspect_file
+    from atlas.core.store import sha256_bytes
+    from atlas.core.tables import Pass, Render
+
+    buffer, size = io.BytesIO(), (40, 24)
+    Image.new("CMYK", size, (10, 200, 30, 5)).save(buffer, format="JPEG")
+    data = buffer.getvalue()
+    digest, rel, _ = catalogue.store.put(data, "jpg")
+    with catalogue.session() as session:
+        render = Render(sha256=digest, format="jpeg", width=size[0], height=size[1], size_bytes=len(data),
+                        store_path=rel, tool="AUTOMATIC1111", title="Imported")
+        session.add(render)
+        session.flush()
+        session.add(Pass(kind="import", status="completed", render_id=render.id, prompt="imported prompt",
+                         settings={}))
+        session.commit()
+        render_id = render.id
+    source = catalogue.store.path_of(rel).read_bytes()
+    for fmt in ("png", "webp"):
+        rows = export(catalogue, [render_id], tmp_path / fmt, fmt)
+        facts = inspect_file(tmp_path / fmt / rows[0]["path"])
+        assert (facts["format"], facts["width"], facts["height"]) == (ENCODERS[fmt], *size)
+        assert facts["record"]["render"]["tool"] == "AUTOMATIC1111"
+        page = (tmp_path / fmt / rows[0]["wikitext"]).read_text(encoding="utf-8")
+        assert "made with AUTOMATIC1111 and imported into atlas" in page
+    assert catalogue.store.path_of(rel).read_bytes() == source and sha256_bytes(source) == digest
+
+
+ENCODERS = {"png": "png", "webp": "webp"}

@@ -61,16 +61,22 @@ def _source_bytes(catalogue: Catalogue, render: Render) -> bytes:
 
 
 def _as_png(data: bytes, render: Render) -> bytes:
+    """The pixels of a stored JPEG/WebP (an import) as a PNG, which the encoder starts from."""
     if render.format == "png":
         return data
     import io
 
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
-        out = io.BytesIO()
-        image.save(out, format="PNG")
-        return out.getvalue()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.mode not in ("1", "L", "LA", "I", "P", "RGB", "RGBA"):  # CMYK, YCbCr...
+                image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+            out = io.BytesIO()
+            image.save(out, format="PNG")
+            return out.getvalue()
+    except (OSError, ValueError) as exc:
+        raise AtlasError(f"render {render.id}: its {render.format} file cannot be decoded ({exc})") from None
 
 
 def _image_bytes(catalogue: Catalogue, item: Planned, fmt: str, sign_with) -> bytes:
@@ -137,12 +143,19 @@ def plan(session: Session, render_ids, fmt: str, name_template: str | None) -> l
     return out
 
 
+def _cannot_write(to_dir, exc: OSError) -> BadInput:
+    return BadInput(f"--to {to_dir}: cannot write there ({exc.strerror or exc})")
+
+
 def _write(path: Path, data: bytes | str) -> None:
     # No fsync per file: the staging folder is renamed into place only when all of it is written.
     if isinstance(data, str):
         data = data.encode("utf-8")
-    with open(path, "wb") as fh:
-        fh.write(data)
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise _cannot_write(path.parent.parent, exc) from None
 
 
 def _inside(folder: Path, name: str) -> Path:
@@ -189,7 +202,7 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
             target.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
         except OSError as exc:
-            raise BadInput(f"--to {to_dir}: cannot write there ({exc.strerror or exc})") from None
+            raise _cannot_write(to_dir, exc) from None
         try:
             rows, names, versions = [], [], {}
             for item in items:
@@ -210,11 +223,11 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
                              "render_id": item.render.id, "sha256": hashlib.sha256(image).hexdigest(),
                              "format": ENCODER_FORMATS[fmt]})
             _write(staging / "batch.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-            shutil.copyfile(_upload_script(catalogue), staging / "upload.py")
-            _publish(staging, target, names + ["batch.jsonl", "upload.py"])
-        except OSError as exc:
-            _abandon(staging, target, created)
-            raise BadInput(f"--to {to_dir}: cannot write there ({exc.strerror or exc})") from None
+            try:
+                shutil.copyfile(_upload_script(catalogue), staging / "upload.py")
+                _publish(staging, target, names + ["batch.jsonl", "upload.py"])
+            except OSError as exc:
+                raise _cannot_write(to_dir, exc) from None
         except BaseException:
             _abandon(staging, target, created)
             raise
