@@ -74,3 +74,10 @@ def test_template_fields_and_extensions():
     assert filenames.extension("JPEG") == "jpg"
     with pytest.raises(BadInput, match="format"):
         filenames.extension("gif")
+
+
+@pytest.mark.parametrize("template", ["../{title}", "/etc/{title}", "{title}/..", "..\\\\{title}", "{title}:{id}#x"])
+def test_templates_with_separators_still_give_safe_names(template):
+    name = name_for("City", template)
+    assert_valid(name)
+    assert "City" in name
