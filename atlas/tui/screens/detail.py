@@ -1,0 +1,77 @@
+"""The detail screen of one render: preview, facts and licences beside its lineage tree."""
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+
+from atlas.core import browse
+from atlas.tui.widgets.detail_pane import DetailPane
+from atlas.tui.widgets.job_bar import JobBar
+from atlas.tui.widgets.lineage import LineageTree
+from atlas.tui.widgets.preview import Preview
+
+
+class DetailScreen(Screen):
+    BINDINGS = [Binding("escape", "back", "back"), Binding("p", "preview_render", "preview render", show=False)]
+
+    def __init__(self, render_id: int, **kwargs):
+        super().__init__(**kwargs)
+        self.render_id = render_id
+        self.facts: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"render {self.render_id}", id="title")
+        with Horizontal(id="detail-body"):
+            with Vertical(id="detail-left"):
+                yield Preview(self.app.image_mode, id="preview")
+                yield Static("", id="preview-caption")
+            with VerticalScroll(id="detail-right"):
+                yield DetailPane(id="facts")
+                yield LineageTree("lineage", id="lineage")
+        yield JobBar(classes="job")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.app.selected_id = self.render_id
+        self.reload()
+        self.query_one(LineageTree).focus()
+
+    def reload(self) -> None:
+        facts = browse.detail(self.app.catalogue, self.render_id)
+        self.facts = facts
+        self.query_one(DetailPane).show(facts)
+        self.query_one(LineageTree).show(facts["record"]["lineage"], facts["pass_renders"])
+        self.show_preview(self.render_id)
+        if not facts["exists"]:
+            self.app.notify(f"render {self.render_id}: its file is missing from the store ({facts['path']})",
+                            title="missing file", severity="error")
+
+    def show_preview(self, render_id: int) -> None:
+        """Preview the render itself or the output of one of its passes."""
+        if render_id == self.render_id and self.facts is not None:
+            path = self.facts["path"]
+        else:
+            try:
+                path = str(browse.file_path(self.app.catalogue, render_id))
+            except Exception as exc:
+                from atlas.tui.errors import explain
+
+                self.app.notify(explain(exc), severity="error")
+                path = None
+        from pathlib import Path
+
+        self.query_one(Preview).show(Path(path) if path else None)
+        self.query_one("#preview-caption", Static).update(
+            f"preview: render {render_id}" + ("" if render_id == self.render_id else " (a pass in the lineage)"))
+
+    @on(Tree.NodeHighlighted, "#lineage")
+    def pass_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        data = event.node.data
+        if data and data[0] == "pass" and data[2] is not None:
+            self.show_preview(data[2])
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
