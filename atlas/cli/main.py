@@ -15,6 +15,7 @@ COMMANDS = {
     "demo": "atlas.cli.generate_cmd:demo",
     "show": "atlas.cli.show_cmd:show",
     "list": "atlas.cli.show_cmd:list_renders",
+    "tui": "atlas.cli.tui_cmd:tui",
 }
 
 

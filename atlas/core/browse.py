@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from atlas.core import search
 from atlas.core.catalogue import Catalogue
-from atlas.core.errors import BadInput
+from atlas.core.errors import AtlasError, BadInput
 from atlas.core.query import parse
 from atlas.core.record import describe, get_render, lineage
 from atlas.core.tables import Licence, Render
@@ -162,10 +162,86 @@ def file_path(catalogue: Catalogue, render_id: int) -> Path:
     return path
 
 
-class MissingFile(BadInput):
+class MissingFile(AtlasError):
     """A render whose file is gone from the store (or a linked source that moved)."""
 
-    exit_code = 1
+
+class Unavailable(AtlasError):
+    """A feature whose module is not part of this build (another part of atlas not merged yet)."""
+
+
+def _optional(module: str, what: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if exc.name != module:  # the module exists but is broken: that is a real error
+            raise
+        raise Unavailable(f"{what} is not available in this build ({module} is missing)") from None
+
+
+def short_busy_timeout(catalogue: Catalogue, seconds: float) -> None:
+    """Make a write wait at most `seconds` for another writer (the default is 30 s: fine for a
+    script, far too long for someone looking at a screen). SQLite only; others keep theirs."""
+    if catalogue.engine.dialect.name != "sqlite":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(catalogue.engine, "connect")
+    def _busy(dbapi_conn, _record):
+        dbapi_conn.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+
+    catalogue.engine.dispose()  # pooled connections were made before the listener
+
+
+def export_render(catalogue: Catalogue, render_id: int, to_dir: Path) -> tuple[list[dict], str | None]:
+    """Export one render upload-ready into `to_dir` (issue 5's export); returns the export rows and
+    the Commons page that was written, if one was."""
+    export = _optional("atlas.core.export", "export")
+    with catalogue.session() as session:
+        get_render(session, render_id)
+    to_dir = Path(to_dir).expanduser()
+    if to_dir.exists() and not to_dir.is_dir():
+        raise BadInput(f"{to_dir} exists and is not a folder")
+    rows = export.export(catalogue, [render_id], to_dir)
+    # The row format is issue 5's: take a `.wikitext` path named in a row, else the newest page.
+    named = [Path(v) for row in rows for v in row.values() if isinstance(v, str) and v.endswith(".wikitext")]
+    pages = [p if p.is_absolute() else to_dir / p for p in named] or sorted(
+        to_dir.glob("*.wikitext"), key=lambda p: p.stat().st_mtime)
+    page_text = pages[-1].read_text(encoding="utf-8") if pages and pages[-1].is_file() else None
+    return rows, page_text
+
+
+def wikitext(catalogue: Catalogue, render_id: int) -> str:
+    """The Commons description page of a render (issue 5's `commons.page`), with the home's config."""
+    commons = _optional("atlas.core.commons", "the Commons page")
+    config = catalogue.home.config()
+    with catalogue.session() as session:
+        return commons.page(session, get_render(session, render_id), config)
+
+
+def verify(catalogue: Catalogue, render_id: int) -> tuple[list[str], str]:
+    """Problems with a render's file (empty when fine) and which check ran: issue 3's full
+    `verify_render` when present, else the basic one (the file is there and its sha256 matches)."""
+    try:
+        module = _optional("atlas.core.verify", "verify")
+    except Unavailable:
+        module = None
+    if module is not None:
+        return module.verify_render(catalogue, render_id), "full"
+    from atlas.core.store import sha256_file
+
+    with catalogue.session() as session:
+        render = get_render(session, render_id)
+    try:
+        path = file_path(catalogue, render_id)
+    except MissingFile as exc:
+        return [str(exc)], "basic"
+    digest = sha256_file(path)
+    if digest != render.sha256:
+        return [f"the file's sha256 is {digest}, the catalogue records {render.sha256}"], "basic"
+    return [], "basic"
 
 
 def a1111_parameters(catalogue: Catalogue, render_id: int) -> str:
@@ -208,7 +284,8 @@ def rerun_settings(catalogue: Catalogue, render_id: int) -> dict:
         kinds = " -> ".join(step["kind"] for step in lineage) or "no pass"
         raise BadInput(f"render {render_id} was made by {kinds}; only a txt2img render can be re-run "
                        "here (multi-pass lineages re-run through their recipe)")
-    step = lineage[0]
-    return {"prompt": step["prompt"], "negative_prompt": step["negative_prompt"], "steps": step["steps"],
+    step, render = lineage[0], record["render"]
+    return {"title": render.get("title"), "author": render.get("author"),
+            "licence": (render.get("licence") or {}).get("id"), "prompt": step["prompt"], "negative_prompt": step["negative_prompt"], "steps": step["steps"],
             "sampler": step["sampler"], "cfg": step["cfg"], "width": step["width"], "height": step["height"],
             "model": (step.get("model") or {}).get("name")}

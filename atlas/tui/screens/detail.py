@@ -28,9 +28,10 @@ class DetailScreen(Screen):
             with Vertical(id="detail-left"):
                 yield Preview(self.app.image_mode, id="preview")
                 yield Static("", id="preview-caption")
-            with VerticalScroll(id="detail-right"):
-                yield DetailPane(id="facts")
+            with Vertical(id="detail-right"):
                 yield LineageTree("lineage", id="lineage")
+                with VerticalScroll(id="facts-scroll"):
+                    yield DetailPane(id="facts")
         yield JobBar(classes="job")
         yield Footer()
 

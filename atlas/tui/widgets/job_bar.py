@@ -11,15 +11,12 @@ class JobBar(Horizontal):
         yield ProgressBar(total=None, show_eta=True, id="job-progress")
 
     def on_mount(self) -> None:
-        self.display = False
+        self.sync(getattr(self.app, "job", None))  # a screen opened mid-job shows it too
 
-    def start(self, label: str) -> None:
-        self.query_one("#job-label", Label).update(label)
-        self.query_one(ProgressBar).update(total=None, progress=0)
-        self.display = True
-
-    def step(self, done: int, total: int) -> None:
-        self.query_one(ProgressBar).update(total=total, progress=done)
-
-    def finish(self) -> None:
-        self.display = False
+    def sync(self, job: dict | None) -> None:
+        """Show `job` ({"label", "done", "total"}), or hide when there is none."""
+        self.display = job is not None
+        if job is None:
+            return
+        self.query_one("#job-label", Label).update(job["label"])
+        self.query_one(ProgressBar).update(total=job["total"], progress=job["done"])
