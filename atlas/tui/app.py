@@ -23,7 +23,7 @@ BUSY_TIMEOUT_S = 2.0  # how long a write waits for another writer before the UI 
 
 
 class AtlasApp(App):
-    CSS_PATH = "styles/atlas.tcss"
+    CSS_PATH = Path(__file__).parent / "styles" / "atlas.tcss"  # absolute: subclasses live elsewhere
     TITLE = "atlas"
     ENABLE_COMMAND_PALETTE = False
 

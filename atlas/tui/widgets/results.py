@@ -8,7 +8,7 @@ from atlas.core import browse
 from atlas.core.browse import Row
 
 COLUMNS = [("id", "id", 7), ("created", "created", 16), ("size", "size", 9), ("model", "model", 14),
-           ("sampler", "sampler", 10), ("steps", "steps", 5), ("cfg", "CFG", 4), ("seed", "seed", 10),
+           ("sampler", "sampler", 15), ("steps", "steps", 5), ("cfg", "CFG", 4), ("seed", "seed", 10),
            ("licence", "licence", 12), ("prompt", "prompt", None)]
 PROMPT_EXCERPT = 60
 PREFETCH = 20  # load the next page when the cursor is this close to the last loaded row
