@@ -1,8 +1,20 @@
 """The facts of one render: parameters, model and licence with its use restrictions, output licence,
 C2PA state and file path. Text only; the preview and lineage tree sit beside it."""
 
+from pathlib import Path
+
 from rich.markup import escape
 from textual.widgets import Static
+
+
+def short_path(path: str | None) -> str:
+    """`path` with the user's home written `~`, as shells and file managers show it."""
+    if not path:
+        return "-"
+    try:
+        return "~/" + Path(path).relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError):  # elsewhere, or no home directory known
+        return path
 
 
 def facts_text(facts: dict) -> str:
@@ -32,15 +44,17 @@ def facts_text(facts: dict) -> str:
         licence = model["licence"]["name"] if model.get("licence") else "-"
         lines.append(f"[b]model[/b]     {escape(model['name'])} ({model['kind']}, hash {model['short_hash']})"
                      f", licence {escape(licence)}{demo}")
-    for licence in facts["model_licences"]:
-        if licence["restrictions"]:
-            lines.append(f"[b]use restrictions[/b] of {escape(licence['name'])}:")
-            lines += [f"  • {escape(item)}" for item in licence["restrictions"]]
     output = render.get("licence")
     lines.append(f"[b]output licence[/b] {escape(output['name'] + ' (' + output['id'] + ')') if output else 'none set'}")
     lines.append(f"[b]C2PA[/b]      {facts['c2pa']}")
     state = "" if facts["exists"] else "  [red](missing)[/red]"
-    lines.append(f"[b]file[/b]      {escape(facts['path'] or '-')}{state}")
+    lines.append(f"[b]file[/b]      {escape(short_path(facts['path']))}{state}")
+    for licence in facts["model_licences"]:
+        if licence["output_rights"]:
+            lines.append(f"[b]{escape(licence['name'])}[/b] on outputs: {escape(licence['output_rights'])}")
+        if licence["restrictions"]:
+            lines.append(f"[b]use restrictions[/b] of {escape(licence['name'])}:")
+            lines += [f"  • {escape(item)}" for item in licence["restrictions"]]
     return "\n".join(lines)
 
 

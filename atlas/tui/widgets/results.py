@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 from atlas.core import browse
 from atlas.core.browse import Row
 
-COLUMNS = [("id", "id", 7), ("created", "created", 16), ("size", "size", 9), ("model", "model", 14),
+COLUMNS = [("id", "id", 7), ("created", "created", 16), ("size", "size", 9), ("model", "model", 18),
            ("sampler", "sampler", 15), ("steps", "steps", 5), ("cfg", "CFG", 4), ("seed", "seed", 10),
            ("licence", "licence", 12), ("prompt", "prompt", None)]
 PROMPT_EXCERPT = 60
