@@ -46,7 +46,10 @@ class MainScreen(Screen):
 
     @on(ResultsTable.Loaded)
     def show_count(self, event: ResultsTable.Loaded) -> None:
-        shown = f"{event.total:,} render{'s' if event.total != 1 else ''}"
+        if event.total is None:
+            shown = "counting renders"
+        else:
+            shown = f"{event.total:,} render{'s' if event.total != 1 else ''}"
         query = self.table.text.strip()
         sort = f" · sorted by {self.table.sort} {'▼' if self.table.descending else '▲'}" if self.table.sort else ""
         self.query_one("#status", Static).update(f"{shown}{' matching ' + query if query else ''}{sort}")

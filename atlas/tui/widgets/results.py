@@ -2,15 +2,17 @@
 
 from textual.binding import Binding
 from textual.message import Message
+from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from atlas.core import browse
 from atlas.core.browse import Row
 
 COLUMNS = [("id", "id", 7), ("created", "created", 16), ("size", "size", 9), ("model", "model", 18),
            ("sampler", "sampler", 15), ("steps", "steps", 5), ("cfg", "CFG", 4), ("seed", "seed", 10),
-           ("licence", "licence", 12), ("prompt", "prompt", None)]
-PROMPT_EXCERPT = 60
+           ("licence", "licence", 12), ("prompt", "prompt", 60)]
+PROMPT_EXCERPT = 60  # every width fixed: no column is measured against its rows on each load
 PREFETCH = 20  # load the next page when the cursor is this close to the last loaded row
 
 
@@ -30,7 +32,9 @@ class ResultsTable(DataTable):
     BINDINGS = [Binding("s", "cycle_sort", "sort", show=False)]
 
     class Loaded(Message):
-        def __init__(self, total: int) -> None:
+        """A query's first page is on screen; `total` is None until the count is in."""
+
+        def __init__(self, total: int | None) -> None:
             super().__init__()
             self.total = total
 
@@ -50,6 +54,12 @@ class ResultsTable(DataTable):
         for key, label, width in COLUMNS:
             self.add_column(self.header_label(key, label), key=key, width=width)
 
+    def update_header(self) -> None:
+        """Relabel the headers in place (the sort arrow) instead of rebuilding the columns."""
+        for key, label, _width in COLUMNS:
+            self.columns[ColumnKey(key)].label = Text(self.header_label(key, label))
+        self.refresh()
+
     def header_label(self, key: str, label: str) -> str:
         if key == self.sort:
             return f"{label} {'▼' if self.descending else '▲'}"
@@ -61,12 +71,32 @@ class ResultsTable(DataTable):
             self.text = text
         with self.catalogue.session() as session:
             rows = browse.page(session, self.text, 0, browse.PAGE_SIZE, self.sort, self.descending)
-            self.total = browse.count(session, self.text)
-        self.clear(columns=True)
-        self.add_header()
+        self.clear()
+        self.update_header()
         self.exhausted = len(rows) < browse.PAGE_SIZE
         self.append(rows)
+        if self.exhausted:  # the whole result is here: no need to ask the database
+            self.total = len(rows)
+        else:  # counting a large result can take longer than the page: the rows show first
+            self.total = None
+            self.run_worker(lambda: self.count_in_thread(self.text), thread=True, exclusive=True, group="count")
         self.post_message(self.Loaded(self.total))
+
+    def count_in_thread(self, text: str) -> None:
+        try:
+            with self.catalogue.session() as session:
+                total = browse.count(session, text)
+        except Exception as exc:  # noqa: BLE001 - the rows are shown; say why the count is not
+            from atlas.tui.errors import explain
+
+            self.app.call_from_thread(self.app.notify, explain(exc), title="count failed", severity="error")
+            return
+        self.app.call_from_thread(self.counted, text, total)
+
+    def counted(self, text: str, total: int) -> None:
+        if text == self.text:  # not a count for a query the user has already replaced
+            self.total = total
+            self.post_message(self.Loaded(total))
 
     def append(self, rows: list[Row]) -> None:
         for row in rows:  # keyed by render id, so a selection maps back to its render
