@@ -16,6 +16,7 @@ COMMANDS = {
     "show": "atlas.cli.show_cmd:show",
     "list": "atlas.cli.show_cmd:list_renders",
     "tui": "atlas.cli.tui_cmd:tui",
+    "export": "atlas.cli.export_cmd:export",
 }
 
 

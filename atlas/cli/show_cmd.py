@@ -6,10 +6,23 @@ from atlas.cli.common import console, echo_json, json_option, open_catalogue
 @click.command()
 @click.argument("render_id")
 @json_option
+@click.option("--wikitext", is_flag=True, help="Print its Wikimedia Commons description page instead.")
 @click.pass_context
-def show(ctx, render_id, as_json):
+def show(ctx, render_id, as_json, wikitext):
     """Show a render: its file, licence, and whole lineage with models and licences."""
     catalogue = open_catalogue(ctx)
+    if wikitext:
+        from atlas.core.commons import page
+        from atlas.core.record import get_render
+
+        with catalogue.session() as session:
+            render = get_render(session, render_id)
+            text = page(session, render, catalogue.home.config(), user_templates=catalogue.home.templates)
+        if as_json:
+            echo_json({"id": render.id, "wikitext": text})
+        else:
+            click.echo(text, nl=False)
+        return
     if as_json:
         from atlas.core.record import describe, get_render
 

@@ -1,0 +1,55 @@
+import click
+
+from atlas.cli.common import echo_json, json_option, open_catalogue
+from atlas.core.errors import BadInput
+
+QUERY_LIMIT = 10_000
+
+
+@click.command()
+@click.argument("render_ids", nargs=-1)
+@click.option("--query", "-q", help="Export the renders matching this search query instead of ids.")
+@click.option("--to", "to_dir", required=True, type=click.Path(), help="Folder to write the export into.")
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "webp"], case_sensitive=False), default="png",
+              show_default=True, help="Image format; metadata is embedded in each.")
+@click.option("--name", "name_template",
+              help="File name template, e.g. '{title} ({id})'. Fields: title id seed width height prompt "
+                   "model date sha.")
+@click.option("--category", "categories", multiple=True,
+              help="Extra Commons category for every page (repeatable), beside the configured ones.")
+@click.option("--description", "descriptions", multiple=True, metavar="LANG=TEXT",
+              help="The description in another language (repeatable), e.g. de='Eine Stadt'.")
+@json_option
+@click.pass_context
+def export(ctx, render_ids, query, to_dir, fmt, name_template, categories, descriptions, as_json):
+    """Write renders upload-ready for Wikimedia Commons: image, description page, provenance, batch."""
+    if bool(render_ids) == bool(query):
+        raise BadInput("give render ids or --query, not both and not neither")
+    languages = {}
+    for entry in descriptions:
+        lang, sep, text = entry.partition("=")
+        if not sep or not text.strip():
+            raise BadInput(f"--description {entry!r}: write it as LANG=TEXT, e.g. de='Eine Stadt'")
+        languages[lang.strip()] = text
+    from atlas.core.export import export as run_export
+
+    catalogue = open_catalogue(ctx)
+    if query:
+        from atlas.core.search import count, search
+
+        with catalogue.session() as session:
+            total = count(session, query)
+            if total > QUERY_LIMIT:
+                raise BadInput(f"--query matches {total} renders; export at most {QUERY_LIMIT} at once")
+            render_ids = [r.id for r in search(session, query, limit=QUERY_LIMIT)]
+        if not render_ids:
+            raise BadInput(f"--query {query!r} matches no render")
+    rows = run_export(catalogue, list(render_ids), to_dir, fmt.lower(), name_template, categories=list(categories),
+                      descriptions=languages)
+    if as_json:
+        echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['render_id']:>6}  {row['path']}")
+    click.echo(f"exported {len(rows)} render{'s' if len(rows) != 1 else ''} to {to_dir} "
+               f"(batch.jsonl, upload.py)", err=True)
