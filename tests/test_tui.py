@@ -246,44 +246,45 @@ async def test_footer_shows_the_action_keys(fixed):
 
 
 async def test_export_writes_the_files(fixed, tmp_path):
-    pytest.importorskip("atlas.core.export", reason="issue 5's export is not merged into this branch")
     catalogue, ids = fixed
     app = AtlasApp(catalogue, image_mode="halfcell")
     target = tmp_path / "out"
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("e")
+        await pilot.press("e")  # the newest render: the end of the 17-pass lineage
         await pilot.pause()
         assert isinstance(app.screen, AskDialog)
         app.screen.query_one("#answer").value = str(target)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, TextDialog)  # the page that was written
-        written = sorted(p.name for p in target.iterdir())
-        assert any(name.endswith(".png") for name in written)
-        assert any(name.endswith(".wikitext") for name in written)
-        assert "{{Information" in screen_text(app) or "int:filedesc" in screen_text(app)
+        assert isinstance(app.screen, TextDialog)  # the page that was written, shown
+        shown = app.screen.query_one("#text").text
+        assert any(f"render {ids['chain'][-1]} exported to {target}" in m for m in messages(app))
+    written = sorted(p.name for p in target.iterdir())
+    pngs = [name for name in written if name.endswith(".png")]
+    pages = [name for name in written if name.endswith(".wikitext")]
+    assert len(pngs) == 1 and len(pages) == 1 and "batch.jsonl" in written
+    assert any(name.endswith(".provenance.json") for name in written)
+    assert (target / pages[0]).read_text(encoding="utf-8") == shown
+    assert "{{Information" in shown and "fourteen successive passes" in shown  # the procedure, from the lineage
+    assert app.last_export[0]["render_id"] == ids["chain"][-1]
 
 
-async def test_export_without_issue5_says_so(fixed, tmp_path):
-    try:
-        import atlas.core.export  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        pytest.skip("export is present: test_export_writes_the_files covers it")
+async def test_export_into_a_file_is_refused_in_place(fixed, tmp_path):
     catalogue, _ids = fixed
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("keep me")
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("e")
         await pilot.pause()
-        app.screen.query_one("#answer").value = str(tmp_path / "out")
+        app.screen.query_one("#answer").value = str(blocker)
         await pilot.press("enter")
         await settle(pilot)
-        assert any("export is not available" in m for m in messages(app))
-        assert not (tmp_path / "out").exists()
+        assert any("is not a folder" in m for m in messages(app))
         assert isinstance(app.screen, MainScreen)
+    assert blocker.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["home", blocker.name]
 
 
 async def test_copy_parameters_shows_the_a1111_text(fixed):
@@ -376,21 +377,18 @@ async def test_locked_database_is_a_notification(fixed):
         assert browse.detail(catalogue, ids["chain"][-1])["tags"] == []
 
 
-async def test_wikitext_needs_issue5_or_shows_the_page(fixed):
+async def test_wikitext_shows_the_commons_page(fixed):
     catalogue, ids = fixed
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await search(pilot, "lighthouse")
         await pilot.press("w")
         await settle(pilot)
-        try:
-            import atlas.core.commons  # noqa: F401
-        except ImportError:
-            assert any("Commons page is not available" in m for m in messages(app))
-            assert isinstance(app.screen, MainScreen)
-        else:
-            assert isinstance(app.screen, TextDialog)
-            assert "{{Information" in app.screen.query_one("#text").text
+        assert isinstance(app.screen, TextDialog)
+        text = app.screen.query_one("#text").text
+        assert "{{Information" in text and "lighthouse at night" in text
+        assert "{{self|cc-zero}}" in text or "cc-zero" in text  # render 2's output licence is CC0
 
 
 async def test_rerun_refuses_a_multi_pass_render(fixed):

@@ -205,11 +205,8 @@ def export_render(catalogue: Catalogue, render_id: int, to_dir: Path) -> tuple[l
     if to_dir.exists() and not to_dir.is_dir():
         raise BadInput(f"{to_dir} exists and is not a folder")
     rows = export.export(catalogue, [render_id], to_dir)
-    # The row format is issue 5's: take a `.wikitext` path named in a row, else the newest page.
-    named = [Path(v) for row in rows for v in row.values() if isinstance(v, str) and v.endswith(".wikitext")]
-    pages = [p if p.is_absolute() else to_dir / p for p in named] or sorted(
-        to_dir.glob("*.wikitext"), key=lambda p: p.stat().st_mtime)
-    page_text = pages[-1].read_text(encoding="utf-8") if pages and pages[-1].is_file() else None
+    pages = [Path(row["wikitext"]) for row in rows if row.get("wikitext")]
+    page_text = pages[0].read_text(encoding="utf-8") if pages and pages[0].is_file() else None
     return rows, page_text
 
 
@@ -218,7 +215,8 @@ def wikitext(catalogue: Catalogue, render_id: int) -> str:
     commons = _optional("atlas.core.commons", "the Commons page")
     config = catalogue.home.config()
     with catalogue.session() as session:
-        return commons.page(session, get_render(session, render_id), config)
+        return commons.page(session, get_render(session, render_id), config,
+                            user_templates=catalogue.home.templates)
 
 
 def verify(catalogue: Catalogue, render_id: int) -> tuple[list[str], str]:
