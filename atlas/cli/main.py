@@ -17,6 +17,9 @@ COMMANDS = {
     "list": "atlas.cli.show_cmd:list_renders",
     "tui": "atlas.cli.tui_cmd:tui",
     "export": "atlas.cli.export_cmd:export",
+    "keys": "atlas.cli.keys_cmd:keys",
+    "inspect": "atlas.cli.inspect_cmd:inspect",
+    "verify": "atlas.cli.verify_cmd:verify",
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from atlas.core.catalogue import Catalogue
 from atlas.core.metadata.embed import embed_png
 from atlas.core.record import build, validate
+from atlas.core.signing import sign_render
 from atlas.core.tables import Pass, Render, Run, utcnow
 
 
@@ -48,7 +49,8 @@ def finish_pass(catalogue: Catalogue, pass_id: int, png_data: bytes, width: int,
     """Record the output of pass `pass_id` and store the PNG with its record embedded.
 
     `updates` are last facts about the pass (steps run, per-tile seeds); `finalize(data, record)`
-    may add more to the file (XMP, signatures) and must return the final bytes.
+    may add more to the file and must return the new bytes. C2PA signing comes after all of that
+    (signing.sign_render): a pass whose `input_render_id` is set is signed as an edit of that render.
     """
     from atlas.core.tags import set_tags
 
@@ -68,6 +70,7 @@ def finish_pass(catalogue: Catalogue, pass_id: int, png_data: bytes, width: int,
         data = embed_png(png_data, record)
         if finalize is not None:
             data = finalize(data, record)
+        data = sign_render(catalogue, data, record, step.input_render_id)
         digest, rel, created = catalogue.store.put(data, "png")
         try:
             render.sha256, render.store_path, render.size_bytes = digest, rel, len(data)

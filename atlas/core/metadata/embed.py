@@ -1,8 +1,9 @@
-"""Put a render's record into its PNG: the A1111 `parameters` text and the full atlas record."""
+"""Put a render's record into its PNG: the A1111 `parameters` text, the full atlas record and XMP."""
 
 import json
+import os
 
-from atlas.core.metadata import infotext, png
+from atlas.core.metadata import infotext, png, xmp
 
 PARAMETERS_KEY = "parameters"
 PROVENANCE_KEY = "atlas:provenance"
@@ -34,12 +35,25 @@ def record_json(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+def parameters_text(record: dict) -> str:
+    return infotext.write(*a1111_params(record))
+
+
+def metadata_chunks(record: dict) -> list[png.Chunk]:
+    """The text chunks atlas writes: A1111 `parameters`, the provenance record, the XMP packet."""
+    return [png.text_chunk(PARAMETERS_KEY, parameters_text(record)),
+            png.text_chunk(PROVENANCE_KEY, record_json(record), compress=True),
+            png.itxt_chunk(xmp.PNG_KEYWORD, xmp.build(record))]
+
+
 def embed_png(data: bytes, record: dict) -> bytes:
-    """`data` with the `parameters` and provenance chunks set; pixels untouched."""
-    prompt, negative, params = a1111_params(record)
-    chunks = [png.text_chunk(PARAMETERS_KEY, infotext.write(prompt, negative, params)),
-              png.text_chunk(PROVENANCE_KEY, record_json(record), compress=True)]
-    return png.with_text(data, chunks)
+    """`data` with the `parameters`, provenance and XMP chunks set; pixels untouched."""
+    return png.with_text(data, metadata_chunks(record))
+
+
+def embed_file(src: str | os.PathLike, dst: str | os.PathLike, record: dict) -> None:
+    """Write `src` to `dst` with the metadata chunks set, streaming: the image is never loaded."""
+    png.rewrite_file(src, dst, metadata_chunks(record))
 
 
 def read_record(data: bytes, what: str = "file") -> dict | None:

@@ -1,0 +1,124 @@
+"""C2PA Content Credentials: a local identity, signing in finish_pass, the lineage as manifest chain."""
+
+import c2pa
+import pytest
+
+from atlas.core import keys
+from atlas.core.errors import AtlasError, BadInput
+from atlas.core.metadata import credentials, png
+from atlas.core.metadata.embed import read_record
+from metadata_support import derived, stored, txt2img
+from png_support import idat_bytes
+
+TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+
+
+@pytest.fixture
+def signed_catalogue(demo_catalogue, cli):
+    result = cli("keys", "init", "--owner", "Ann Example", "--json")
+    assert result.code == 0, result.err
+    return demo_catalogue
+
+
+def anchor(catalogue) -> bytes:
+    return (catalogue.home.keys / keys.CA_CERT).read_bytes()
+
+
+def test_keys_init_makes_a_ca_and_a_signer_it_issues(home, cli):
+    from cryptography import x509
+
+    assert cli("keys", "init").code == 0
+    chain = x509.load_pem_x509_certificates((home.keys / keys.SIGNER_CHAIN).read_bytes())
+    ca = x509.load_pem_x509_certificate((home.keys / keys.CA_CERT).read_bytes())
+    signer = chain[0]
+    assert signer.issuer == ca.subject != signer.subject  # not self-signed: c2pa refuses those
+    assert signer.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    signer.verify_directly_issued_by(ca)
+    assert (home.keys / keys.SIGNER_KEY).stat().st_mode & 0o077 == 0
+    again = cli("keys", "init")
+    assert again.code == 2 and "already holds a signing identity" in again.err
+    shown = cli("keys", "show", "--json").json()
+    assert shown["signing"] is True and "atlas local CA" in shown["trust_anchor"]
+
+
+def test_txt2img_render_is_signed_created_and_trusted_with_the_atlas_ca(signed_catalogue):
+    render = txt2img(signed_catalogue)
+    data = stored(signed_catalogue, render).read_bytes()
+    found = credentials.read(data, anchor(signed_catalogue))
+    assert found["validation_state"] == "Trusted" and found["failures"] == []
+    (manifest,) = found["manifests"]
+    assert manifest["actions"][0]["action"] == "c2pa.created"
+    assert manifest["actions"][0]["digitalSourceType"] == TRAINED
+    assert manifest["signer"] == "atlas signer (Ann Example)"
+    # Signed last: the record and the pixels are still there, and c2pa's own Reader agrees.
+    assert read_record(data)["render"]["id"] == render.id
+    with c2pa.Reader("image/png", __import__("io").BytesIO(data)) as reader:
+        assert reader.get_validation_state() == "Valid"  # sound, but untrusted without the anchor
+
+
+def test_a_render_made_from_another_is_an_edit_with_its_parent_as_ingredient(signed_catalogue):
+    first = txt2img(signed_catalogue)
+    second = derived(signed_catalogue, first)
+    third = derived(signed_catalogue, second, kind="upscale")
+    found = credentials.read(stored(signed_catalogue, third), anchor(signed_catalogue))
+    assert found["validation_state"] == "Trusted", found["failures"]
+    chain = found["manifests"]
+    assert [m["actions"][-1]["action"] for m in chain] == ["c2pa.resized", "c2pa.edited", "c2pa.created"]
+    assert chain[0]["actions"][0]["action"] == "c2pa.opened"
+    assert chain[0]["parent"] == chain[1]["label"] and chain[1]["parent"] == chain[2]["label"]
+    first_manifest = credentials.read(stored(signed_catalogue, first), anchor(signed_catalogue))
+    assert chain[2]["label"] == first_manifest["active_manifest"]  # the very manifest of the input file
+
+
+def test_another_ca_does_not_make_it_trusted(signed_catalogue, tmp_path):
+    render = txt2img(signed_catalogue)
+    keys.create_identity(tmp_path / "other")
+    found = credentials.read(stored(signed_catalogue, render), (tmp_path / "other" / keys.CA_CERT).read_bytes())
+    assert found["validation_state"] != "Trusted"
+
+
+def test_signing_is_off_in_config_or_without_identity(demo_catalogue):
+    plain = txt2img(demo_catalogue)
+    assert credentials.read(stored(demo_catalogue, plain)) is None
+    keys.create_identity(demo_catalogue.home.keys)
+    demo_catalogue.home.config_path.write_text("[signing]\nenabled = false\n")
+    assert credentials.read(stored(demo_catalogue, txt2img(demo_catalogue, seed=8))) is None
+
+
+def test_signing_enabled_without_identity_fails_before_storing(demo_catalogue):
+    from sqlmodel import select
+
+    from atlas.core.tables import Pass, Render
+
+    demo_catalogue.home.config_path.write_text("[signing]\nenabled = true\n")
+    with pytest.raises(AtlasError, match="atlas keys init"):
+        txt2img(demo_catalogue)
+    with demo_catalogue.session() as session:
+        assert session.exec(select(Render)).all() == []
+        assert [p.status for p in session.exec(select(Pass)).all()] == ["failed"]
+    assert list(demo_catalogue.store.root.rglob("*.png")) == []
+
+
+def test_user_configured_certificate_is_used(demo_catalogue, tmp_path):
+    paths = keys.create_identity(tmp_path / "mine", owner="Own Cert")
+    demo_catalogue.home.config_path.write_text(
+        f'[signing]\ncertificate = "{paths[keys.SIGNER_CHAIN]}"\nkey = "{paths[keys.SIGNER_KEY]}"\n'
+        f'trust_anchor = "{paths[keys.CA_CERT]}"\n')
+    render = txt2img(demo_catalogue)
+    found = credentials.read(stored(demo_catalogue, render), keys.trust_anchor(demo_catalogue.home))
+    assert found["validation_state"] == "Trusted" and found["manifests"][0]["signer"] == "atlas signer (Own Cert)"
+    demo_catalogue.home.config_path.write_text(f'[signing]\ncertificate = "{tmp_path}/missing.pem"\nkey = "x"\n')
+    with pytest.raises(BadInput, match="missing.pem"):
+        txt2img(demo_catalogue, seed=9)
+
+
+def test_signing_keeps_idat_and_any_later_change_breaks_it(signed_catalogue):
+    render = txt2img(signed_catalogue)
+    data = stored(signed_catalogue, render).read_bytes()
+    unsigned = png.with_text(data, [])  # the same chunks; c2pa added only its own caBX chunk
+    assert idat_bytes(data) == idat_bytes(unsigned)
+    assert b"caBX" in data
+    edited = png.with_text(data, [png.text_chunk("parameters", "a different prompt\nSteps: 1, Seed: 1, CFG scale: 1")])
+    found = credentials.read(edited, anchor(signed_catalogue))
+    assert found["validation_state"] == "Invalid" and found["failures"]
