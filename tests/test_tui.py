@@ -319,7 +319,7 @@ async def test_tag_and_verify(fixed):
         assert row_ids(app) == [target]
         await pilot.press("v")
         await settle(pilot)
-        assert any(f"render {target} verified: no problems" in m for m in messages(app))
+        assert any(f"render {target} verified: no problems" in m for m in messages(app)), messages(app)
 
 
 async def test_verify_reports_a_changed_file(fixed):
@@ -440,3 +440,23 @@ async def test_rerun_makes_a_new_render_in_a_worker(demo_catalogue):
         assert any(f"render {new_id} made from the settings of render {source.id}" in m for m in messages(app))
     new = browse.detail(catalogue, new_id)["record"]["lineage"][0]
     assert new["prompt"] == "a small test" and new["steps"] == STEPS and new["seed"] != 5
+
+
+async def test_c2pa_state_of_a_signed_render_is_checked(catalogue):
+    from atlas.core.keys import create_identity
+
+    create_identity(catalogue.home.keys, owner="Ada Lovelace")
+    ids = tui_catalogue.build(catalogue, frozen=False)  # finish_pass signs every file now
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # the end of the lineage, signed as an edit of its input
+        await settle(pilot)
+        facts = app.screen.facts
+        assert facts["id"] == ids["chain"][-1]
+        assert facts["c2pa"].startswith("Trusted, signed by"), facts["c2pa"]
+        assert "manifests in the chain" in facts["c2pa"]
+        assert "Trusted, signed by" in screen_text(app)
+        await pilot.press("v")
+        await settle(pilot)
+        assert any(f"render {ids['chain'][-1]} verified: no problems" in m for m in messages(app))

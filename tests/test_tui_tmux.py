@@ -54,6 +54,8 @@ def test_atlas_tui_in_a_real_terminal(catalogue, terminal):
     screen = terminal.capture()
     assert f"render {ids['chain'][-1]}" in screen
     assert "outpaint ×14" in screen and "upscale ×2" in screen and "CreativeML Open RAIL-M" in screen
+    terminal.wait_gone("loading preview")  # the image decodes in a thread and shows (half blocks here)
+    assert "▀" in terminal.capture()
 
     terminal.keys("?")
     terminal.wait_for("Query language")

@@ -85,6 +85,13 @@ class Tmux:
                 raise TimeoutError(f"{text!r} did not appear within {timeout}s; the screen:\n{screen}")
             time.sleep(poll)
 
+    def wait_gone(self, text: str, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text in (screen := self.capture()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{text!r} still on screen after {timeout}s:\n{screen}")
+            time.sleep(0.02)
+
     def dead(self) -> bool:
         """Whether the program in the pane has exited."""
         out = subprocess.run([*self.tmux, "display-message", "-p", "-t", self.name, "#{pane_dead}"],

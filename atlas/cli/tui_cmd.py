@@ -16,4 +16,8 @@ def tui(ctx, images):
     from atlas.tui.app import BUSY_TIMEOUT_S, AtlasApp
 
     short_busy_timeout(catalogue, BUSY_TIMEOUT_S)
+    # textual-image asks the terminal what graphics it supports when first imported: that must
+    # happen before Textual owns the terminal, or the query and the app fight over stdin.
+    import textual_image.widget  # noqa: F401
+
     AtlasApp(catalogue, image_mode=images).run()

@@ -159,11 +159,11 @@ class AtlasApp(App):
     @work(thread=True, exclusive=True, group="verify")
     def verify_worker(self, render_id: int) -> None:
         try:
-            problems, check = browse.verify(self.catalogue, render_id)
+            problems = browse.verify(self.catalogue, render_id)
         except Exception as exc:  # noqa: BLE001
             self.call_from_thread(self.fail, exc, "verify failed")
             return
-        note = "" if check == "full" else " (basic check: file present, sha256 matches)"
+        note = ""
         if problems:
             self.call_from_thread(self.push_screen, TextDialog(
                 f"render {render_id}: {len(problems)} problem{'s' if len(problems) != 1 else ''}{note}",

@@ -1,6 +1,6 @@
 """The detail screen of one render: preview, facts and licences beside its lineage tree."""
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -44,11 +44,29 @@ class DetailScreen(Screen):
         facts = browse.detail(self.app.catalogue, self.render_id)
         self.facts = facts
         self.query_one(DetailPane).show(facts)
+        if facts["exists"] and facts["c2pa"].startswith("signed"):
+            self.check_c2pa(self.render_id)
         self.query_one(LineageTree).show(facts["record"]["lineage"], facts["pass_renders"])
         self.show_preview(self.render_id)
         if not facts["exists"]:
             self.app.notify(f"render {self.render_id}: its file is missing from the store ({facts['path']})",
                             title="missing file", severity="error")
+
+    @work(thread=True, exclusive=True, group="c2pa")
+    def check_c2pa(self, render_id: int) -> None:
+        """Validate the signature off the UI thread, then put the verdict in the facts."""
+        try:
+            state = browse.c2pa_description(self.app.catalogue, render_id)
+        except Exception as exc:  # noqa: BLE001
+            from atlas.tui.errors import explain
+
+            state = f"cannot read the manifest: {explain(exc)}"
+        self.app.call_from_thread(self.c2pa_checked, render_id, state)
+
+    def c2pa_checked(self, render_id: int, state: str) -> None:
+        if render_id == self.render_id and self.facts is not None:
+            self.facts["c2pa"] = state
+            self.query_one(DetailPane).show(self.facts)
 
     def show_preview(self, render_id: int) -> None:
         """Preview the render itself or the output of one of its passes."""
