@@ -320,6 +320,10 @@ async def test_tag_and_verify(fixed):
         await pilot.press("v")
         await settle(pilot)
         assert any(f"render {target} verified: no problems" in m for m in messages(app)), messages(app)
+        await pilot.press("o")  # opened where the desktop can, named in any case
+        await settle(pilot)
+        folder = browse.file_path(catalogue, target).parent
+        assert any(m.endswith(f": {folder}") for m in messages(app)), messages(app)
 
 
 async def test_verify_reports_a_changed_file(fixed):
