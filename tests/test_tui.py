@@ -464,3 +464,24 @@ async def test_c2pa_state_of_a_signed_render_is_checked(catalogue):
         await pilot.press("v")
         await settle(pilot)
         assert any(f"render {ids['chain'][-1]} verified: no problems" in m for m in messages(app))
+
+
+async def test_a_render_deleted_meanwhile_is_a_notification(fixed):
+    catalogue, ids = fixed
+    gone = ids["singles"][0]
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await search(pilot, "fox")
+        with sqlite3.connect(catalogue.home.database_path) as other:  # another process removes it
+            other.execute("DELETE FROM tag WHERE render_id = ?", (gone,))
+            other.execute("DELETE FROM pass WHERE render_id = ?", (gone,))
+            other.execute("DELETE FROM render WHERE id = ?", (gone,))
+        app.screen.query_one(ResultsTable).move_cursor(row=1)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert any(f"no render with id {gone}" in m for m in messages(app)), messages(app)
+        await pilot.press("c")
+        await settle(pilot)
+        assert sum(f"no render with id {gone}" in m for m in messages(app)) == 2

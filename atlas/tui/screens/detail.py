@@ -37,11 +37,20 @@ class DetailScreen(Screen):
 
     def on_mount(self) -> None:
         self.app.selected_id = self.render_id
-        self.reload()
-        self.query_one(LineageTree).focus()
+        if self.reload():
+            self.query_one(LineageTree).focus()
+        else:
+            self.app.pop_screen()
 
-    def reload(self) -> None:
-        facts = browse.detail(self.app.catalogue, self.render_id)
+    def reload(self) -> bool:
+        """Show the render's facts again; False (and a notification) when they cannot be read."""
+        try:
+            facts = browse.detail(self.app.catalogue, self.render_id)
+        except Exception as exc:  # noqa: BLE001 - a render deleted meanwhile, a broken database
+            from atlas.tui.errors import explain
+
+            self.app.notify(explain(exc), title=f"render {self.render_id}", severity="error")
+            return False
         self.facts = facts
         self.query_one(DetailPane).show(facts)
         if facts["exists"] and facts["c2pa"].startswith("signed"):
@@ -51,6 +60,7 @@ class DetailScreen(Screen):
         if not facts["exists"]:
             self.app.notify(f"render {self.render_id}: its file is missing from the store ({facts['path']})",
                             title="missing file", severity="error")
+        return True
 
     @work(thread=True, exclusive=True, group="c2pa")
     def check_c2pa(self, render_id: int) -> None:

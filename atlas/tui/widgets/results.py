@@ -105,8 +105,14 @@ class ResultsTable(DataTable):
     def load_more(self) -> None:
         if self.exhausted:
             return
-        with self.catalogue.session() as session:
-            rows = browse.page(session, self.text, self.row_count, browse.PAGE_SIZE, self.sort, self.descending)
+        try:
+            with self.catalogue.session() as session:
+                rows = browse.page(session, self.text, self.row_count, browse.PAGE_SIZE, self.sort, self.descending)
+        except Exception as exc:  # noqa: BLE001 - keep the rows already shown; say why no more came
+            from atlas.tui.errors import explain
+
+            self.app.notify(explain(exc), title="loading more rows failed", severity="error")
+            return
         self.exhausted = len(rows) < browse.PAGE_SIZE
         self.append(rows)
 
@@ -124,7 +130,12 @@ class ResultsTable(DataTable):
             self.descending = not self.descending
         else:
             self.sort, self.descending = key, key in ("created", "id")
-        self.load()
+        try:
+            self.load()
+        except Exception as exc:  # noqa: BLE001
+            from atlas.tui.errors import explain
+
+            self.app.notify(explain(exc), title="sort failed", severity="error")
 
     def action_cycle_sort(self) -> None:
         keys = [key for key, _label, _width in COLUMNS]
