@@ -51,19 +51,26 @@ def startup(argv: list[str], ready: str) -> float:
         return tmux.wait_for(ready, timeout=60, since=t0, poll=0.005)
 
 
-def expected_status(home: Path, query: str) -> str:
+def expected(home: Path, query: str) -> tuple[str, list[int]]:
+    """The status line a query must produce, and the ids of its first rows."""
     catalogue = Catalogue.open(home)
     with catalogue.session() as session:
         n = browse.count(session, query)
+        first = [row.id for row in browse.page(session, query, limit=5)]
     catalogue.close()
-    return f"{n:,} render{'s' if n != 1 else ''} matching {query}"
+    return f"{n:,} render{'s' if n != 1 else ''} matching {query}", first
+
+
+def rows_on_screen(screen: str, ids: list[int]) -> bool:
+    starts = {line.split()[0] for line in screen.splitlines() if line.split()}
+    return all(str(i) in starts for i in ids)
 
 
 def query_round_trips(home: Path, total: int, repeat: int) -> tuple[dict[str, float], dict[str, float]]:
     """Median seconds from the Enter key to the first page on screen, and to the count, per query."""
     times = {q: [] for q in QUERIES}
     counted = {q: [] for q in QUERIES}
-    statuses = {q: expected_status(home, q) for q in QUERIES}
+    wanted = {q: expected(home, q) for q in QUERIES}
     with Tmux(160, 45) as tmux:
         tmux.start(tui_argv(home), env={"TERM": "xterm-256color"})
         tmux.wait_for(f"{total:,} renders", timeout=60)
@@ -74,7 +81,10 @@ def query_round_trips(home: Path, total: int, repeat: int) -> tuple[dict[str, fl
                 t0 = tmux.keys("Enter", pause=0)
                 # The status names the query in the same repaint that shows its first page.
                 times[query].append(tmux.wait_for(f"matching {query}", timeout=30, since=t0, poll=0.005))
-                counted[query].append(tmux.wait_for(statuses[query], timeout=30, since=t0, poll=0.005))
+                counted[query].append(tmux.wait_for(wanted[query][0], timeout=30, since=t0, poll=0.005))
+                screen = tmux.capture()  # the rows themselves, as capture-pane shows them
+                if not rows_on_screen(screen, wanted[query][1]):
+                    raise AssertionError(f"rows {wanted[query][1]} of {query!r} not on screen:\n{screen}")
         tmux.keys("q")
     return ({q: statistics.median(v) for q, v in times.items()},
             {q: statistics.median(v) for q, v in counted.items()})
