@@ -11,6 +11,7 @@ machine, with the same tmux driver:
 """
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -134,6 +135,13 @@ def main(argv=None) -> int:
         print("tmux is not installed", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="atlas-bench-tui-"))
+    try:
+        return run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args, work: Path) -> int:
     big, small = work / "big", work / "small"
     make_catalogue.build(big, args.renders, quiet=True)
     make_catalogue.build(small, args.small, quiet=True)
