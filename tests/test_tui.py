@@ -214,6 +214,9 @@ async def test_a_row_opens_its_lineage_tree_with_every_pass(fixed):
         tree.move_cursor(third)
         await settle(pilot)
         assert f"preview: render {ids['chain'][3]}" in screen_text(app)
+        await pilot.press("p")  # back to the render's own preview
+        await settle(pilot)
+        assert str(app.screen.query_one("#preview-caption").render()) == f"preview: render {ids['chain'][-1]}"
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)

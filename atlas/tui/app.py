@@ -43,7 +43,9 @@ class AtlasApp(App):
     SCREEN_KEYS = [("/", "focus the search bar"), ("enter", "run the query / open the selected render"),
                    ("up/down", "in the search bar: earlier queries"),
                    ("s", "sort by the next column (again: flip the direction)"),
-                   ("click header", "sort by that column"), ("escape", "back / close")]
+                   ("click header", "sort by that column"),
+                   ("in a render", "arrows walk the lineage; a pass previews its own output; p: the render's"),
+                   ("escape", "back / close")]
 
     def __init__(self, catalogue, image_mode: str | None = None, **kwargs):
         super().__init__(**kwargs)

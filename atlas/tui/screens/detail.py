@@ -15,7 +15,7 @@ from atlas.tui.widgets.preview import Preview
 
 
 class DetailScreen(Screen):
-    BINDINGS = [Binding("escape", "back", "back"), Binding("p", "preview_render", "preview render", show=False)]
+    BINDINGS = [Binding("escape", "back", "back"), Binding("p", "preview_render", "preview this render", show=False)]
 
     def __init__(self, render_id: int, **kwargs):
         super().__init__(**kwargs)
@@ -101,6 +101,10 @@ class DetailScreen(Screen):
         data = event.node.data
         if data and data[0] == "pass" and data[2] is not None:
             self.show_preview(data[2])
+
+    def action_preview_render(self) -> None:
+        """Back from a pass's preview to the render's own."""
+        self.show_preview(self.render_id)
 
     def action_back(self) -> None:
         self.app.pop_screen()
