@@ -166,21 +166,6 @@ class MissingFile(AtlasError):
     """A render whose file is gone from the store (or a linked source that moved)."""
 
 
-class Unavailable(AtlasError):
-    """A feature whose module is not part of this build (another part of atlas not merged yet)."""
-
-
-def _optional(module: str, what: str):
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        if exc.name != module:  # the module exists but is broken: that is a real error
-            raise
-        raise Unavailable(f"{what} is not available in this build ({module} is missing)") from None
-
-
 def short_busy_timeout(catalogue: Catalogue, seconds: float) -> None:
     """Make a write wait at most `seconds` for another writer (the default is 30 s: fine for a
     script, far too long for someone looking at a screen). SQLite only; others keep theirs."""
@@ -196,9 +181,9 @@ def short_busy_timeout(catalogue: Catalogue, seconds: float) -> None:
 
 
 def export_render(catalogue: Catalogue, render_id: int, to_dir: Path) -> tuple[list[dict], str | None]:
-    """Export one render upload-ready into `to_dir` (issue 5's export); returns the export rows and
-    the Commons page that was written, if one was."""
-    export = _optional("atlas.core.export", "export")
+    """Export one render upload-ready into `to_dir` (`atlas.core.export`); returns the export rows
+    and the Commons page that was written."""
+    from atlas.core import export
     with catalogue.session() as session:
         get_render(session, render_id)
     to_dir = Path(to_dir).expanduser()
@@ -211,8 +196,8 @@ def export_render(catalogue: Catalogue, render_id: int, to_dir: Path) -> tuple[l
 
 
 def wikitext(catalogue: Catalogue, render_id: int) -> str:
-    """The Commons description page of a render (issue 5's `commons.page`), with the home's config."""
-    commons = _optional("atlas.core.commons", "the Commons page")
+    """The Commons description page of a render, with the home's config and template overrides."""
+    from atlas.core import commons
     config = catalogue.home.config()
     with catalogue.session() as session:
         return commons.page(session, get_render(session, render_id), config,
@@ -249,17 +234,18 @@ def c2pa_description(catalogue: Catalogue, render_id: int) -> str:
     chain = f", {len(found['manifests'])} manifests in the chain" if len(found.get("manifests", [])) > 1 else ""
     failures = f"; {'; '.join(found['failures'][:3])}" if found["failures"] else ""
     return f"{state}{signer}{issuer}{chain}{failures}"
+
+
 def a1111_parameters(catalogue: Catalogue, render_id: int) -> str:
-    """The A1111 `parameters` text of a render, as written into its PNG."""
-    from atlas.core.metadata import infotext
-    from atlas.core.metadata.embed import a1111_params
+    """The A1111 `parameters` text of a render, exactly as written into its PNG."""
+    from atlas.core.metadata.embed import parameters_text
     from atlas.core.record import build
 
     with catalogue.session() as session:
         record = build(session, get_render(session, render_id))
     if not record["lineage"]:
         raise BadInput(f"render {render_id} has no recorded pass, so no parameters")
-    return infotext.write(*a1111_params(record))
+    return parameters_text(record)
 
 
 def tag(catalogue: Catalogue, render_id: int, words: str) -> list[str]:
