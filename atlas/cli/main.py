@@ -19,6 +19,7 @@ COMMANDS = {
     "img2img": "atlas.cli.passes_cmd:img2img",
     "outpaint": "atlas.cli.passes_cmd:outpaint",
     "upscale": "atlas.cli.passes_cmd:upscale",
+    "tui": "atlas.cli.tui_cmd:tui",
     "export": "atlas.cli.export_cmd:export",
     "keys": "atlas.cli.keys_cmd:keys",
     "inspect": "atlas.cli.inspect_cmd:inspect",

@@ -1,0 +1,1 @@
+"""Screens of the TUI: the main browser, the render detail, help and small dialogs."""

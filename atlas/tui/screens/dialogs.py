@@ -1,0 +1,59 @@
+"""Small modal dialogs: ask for one line of text, show a block of text."""
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, TextArea
+
+
+class AskDialog(ModalScreen[str | None]):
+    """One question, one line of answer; escape cancels (result None)."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def __init__(self, title: str, prompt: str, value: str = "", **kwargs):
+        super().__init__(**kwargs)
+        self.title_text, self.prompt, self.value = title, prompt, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.prompt)
+            yield Input(value=self.value, id="answer")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("OK", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted, "#answer")
+    @on(Button.Pressed, "#ok")
+    def accept(self) -> None:
+        self.dismiss(self.query_one("#answer", Input).value.strip())
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextDialog(ModalScreen[None]):
+    """A block of text (wikitext, parameters, problems) that can be read, selected and scrolled."""
+
+    BINDINGS = [Binding("escape", "close", "close"), Binding("q", "close", "close", show=False)]
+
+    def __init__(self, title: str, text: str, note: str = "", **kwargs):
+        super().__init__(**kwargs)
+        self.title_text, self.text, self.note = title, text, note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(self.title_text, classes="dialog-title")
+            if self.note:
+                yield Label(self.note, classes="dialog-note")
+            yield TextArea(self.text, read_only=True, soft_wrap=True, id="text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", variant="primary", id="close")
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)

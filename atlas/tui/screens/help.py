@@ -1,0 +1,34 @@
+"""The help screen: every key and what it does, and the query language at a glance."""
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+QUERY_HELP = """[b]Query language[/b]
+  city night                 bare words search the prompts
+  sampler:"Euler a"          a field and a (quoted) value
+  steps:40..60  cfg:>=7      ranges (open ends allowed) and comparisons
+  -licence:CC0-1.0           a minus excludes
+  kind:outpaint              renders whose lineage has an outpaint pass
+  sort:-created              sort (a minus for descending); or choose a column header
+  fields: prompt negative seed steps sampler cfg width height size model model-hash
+          licence model-licence denoise kind created author tag"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "close", "close")]
+
+    def compose(self) -> ComposeResult:
+        keys = ["[b]Keys[/b]"]
+        for binding in self.app.help_bindings():
+            keys.append(f"  {binding[0]:<12} {binding[1]}")
+        with VerticalScroll(classes="dialog wide", id="help"):
+            yield Static("atlas tui: browse, search, inspect lineage, preview, export", classes="dialog-title")
+            yield Static("\n".join(keys))
+            yield Static(QUERY_HELP)
+            yield Static("[dim]escape closes this screen[/dim]")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,1 @@
+"""Widgets of the TUI: search bar, results table, detail pane, lineage tree, preview."""
