@@ -198,7 +198,7 @@ def test_broken_files_are_reported_with_reasons_and_do_not_stop_the_import(catal
     assert [i["path"].rsplit("/", 1)[-1] for i in report.imported] == ["good.png"]
     reasons = {i["path"].rsplit("/", 1)[-1]: i["reason"] for i in report.unreadable}
     assert set(reasons) == {"truncated.png", "bad_crc.png", "notes.png", "anim.gif", "empty.jpg", "cut.jpg"}
-    assert "damaged image data" in reasons["truncated.png"] or "runs past the end" in reasons["truncated.png"]
+    assert "truncated" in reasons["truncated.png"]
     assert "bad CRC" in reasons["bad_crc.png"]
     assert "not an image" in reasons["notes.png"]
     assert "GIF images are not supported" in reasons["anim.gif"]
