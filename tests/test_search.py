@@ -160,6 +160,8 @@ CASES = [
     ("kind:upscale", {"fox-up"}),
     ("kind:txt2img", {"fox", "fox-up", "neon"}),  # lineage: the upscale came from a txt2img
     ("kind:import", {"sale", "bare"}),
+    ("kind:txt2img -kind:upscale", {"fox", "neon"}),  # two kind: terms in one query
+    ("kind:upscale OR kind:import", {"fox-up", "sale", "bare"}),
     ("author:ALICE", {"fox", "fox-up"}),
     ("author:bob", {"sale"}),
     ("-author:alice", {"sale", "neon", "bare"}),
