@@ -215,6 +215,7 @@ def test_page_of_a_real_demo_render(demo_catalogue, cli):
     assert nowiki_texts(code) == ["a | lighthouse }}"] * 2
     assert "atlas's built-in demo model, random weights" in r.out
     assert "A single 64x64 image was generated with txt2img" in r.out
+    assert "a single the" not in r.out and (" on the CPU (" in r.out or " on a single " in r.out)
 
 
 def test_unusual_lineages_read_well_and_escape_once(catalogue):

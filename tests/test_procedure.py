@@ -61,6 +61,6 @@ def test_facts_name_devices_versions_and_models():
                     model=model),
                step("img2img", device="cpu: x86_64, 2 threads", software={"atlas": "0.2.0"}, model=model)]
     facts = procedure.facts(lineage)
-    assert facts["devices"] == ["NVIDIA H100", "the CPU (x86_64, 2 threads)"]
+    assert facts["devices"] == ["a single NVIDIA H100", "the CPU (x86_64, 2 threads)"]
     assert facts["atlas_versions"] == ["0.1.0", "0.2.0"] and facts["diffusers_versions"] == ["0.42.0"]
     assert facts["checkpoints"] == [model] and facts["upscalers"] == []

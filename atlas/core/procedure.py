@@ -180,10 +180,10 @@ def _ordered_models(lineage: list[dict], role: str) -> list[dict]:
 
 
 def device_words(device: str) -> str:
-    """The engine's device description as prose: "cuda: NVIDIA X" -> "NVIDIA X"."""
+    """The engine's device description as prose: "cuda: NVIDIA X" -> "a single NVIDIA X"."""
     kind, _, name = device.partition(": ")
     if kind == "cuda" and name:
-        return name
+        return f"a single {name}"
     if kind == "cpu":
         return f"the CPU ({name})" if name else "the CPU"
     return device
