@@ -15,10 +15,9 @@ from atlas.core.catalogue import Catalogue
 from atlas.core.home import Home
 
 REPO = Path(__file__).resolve().parent.parent
-# The shared folder sits beside the main checkout, or one level up from a worktree (/work/wt/issueN).
-SHARED = next((p for p in (REPO.parent / "shared", REPO / "shared", REPO.parent.parent / "shared") if p.is_dir()),
-              REPO.parent / "shared")
-FIXTURES = SHARED / "fixtures" / "sd-parsers"
+# Real files written by A1111, ComfyUI, InvokeAI, NovelAI and Fooocus, plus broken ones (MIT, from the
+# sd-parsers project: see its LICENSE.txt there). Kept in the repository so a clean clone tests with them.
+FIXTURES = REPO / "tests" / "fixtures" / "sd-parsers"
 
 
 @pytest.fixture

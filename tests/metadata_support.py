@@ -2,18 +2,12 @@
 
 from pathlib import Path
 
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES
 
 
 def sd_parsers_fixtures() -> Path:
-    """The sd-parsers fixture folder: `conftest.FIXTURES`, or a `shared/` beside a parent (git worktrees)."""
-    if FIXTURES.is_dir():
-        return FIXTURES
-    for base in REPO.parents:
-        found = base / "shared" / "fixtures" / "sd-parsers"
-        if found.is_dir():
-            return found
-    raise FileNotFoundError(f"sd-parsers fixtures not found (looked at {FIXTURES} and beside {REPO}'s parents)")
+    """The sd-parsers fixture folder kept in the repository."""
+    return FIXTURES
 
 
 def txt2img(catalogue, prompt="a lighthouse, 灯台 🌊: \"dusk\"", seed=7, **info):
