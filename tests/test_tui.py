@@ -405,7 +405,7 @@ async def test_rerun_refuses_a_multi_pass_render(fixed):
         await settle(pilot)
         await pilot.press("r")  # the newest render is the end of a 17-pass lineage
         await settle(pilot)
-        assert any("only a txt2img render can be re-run" in m for m in messages(app))
+        assert any("or the final render of a recipe run can be re-run" in m for m in messages(app))
         assert app.job is None
 
 
@@ -447,6 +447,40 @@ async def test_rerun_makes_a_new_render_in_a_worker(demo_catalogue):
         assert any(f"render {new_id} made from the settings of render {source.id}" in m for m in messages(app))
     new = browse.detail(catalogue, new_id)["record"]["lineage"][0]
     assert new["prompt"] == "a small test" and new["steps"] == STEPS and new["seed"] != 5
+
+
+TINY_RECIPE = {
+    "name": "tiny", "model": "atlas-demo-tiny-sd", "prompt": "a tiny city", "negative_prompt": "", "seed": 11,
+    "txt2img": {"width": 64, "height": 64, "steps": 2, "sampler": "Euler a", "cfg": 7},
+    "passes": [{"repeat": 2, "passes": [{"outpaint": {"side": "right", "pixels": 16, "steps": 4, "denoise": 0.8}}]}],
+}
+
+
+@pytest.mark.slow
+async def test_rerun_of_a_run_s_final_render_runs_its_recipe_again(demo_catalogue):
+    from sqlmodel import select
+
+    from atlas.core.tables import Run
+    from atlas.engine.runner import run_recipe
+
+    catalogue = demo_catalogue
+    first = run_recipe(catalogue, TINY_RECIPE)
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert row_ids(app)[0] == first.final_render_id
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.job is None, messages(app)
+        new_id = row_ids(app)[0]
+        assert new_id != first.final_render_id and app.selected_id == new_id
+    with catalogue.session() as session:
+        runs = session.exec(select(Run).order_by(Run.id)).all()
+    assert [r.status for r in runs] == ["completed", "completed"] and runs[1].final_render_id == new_id
+    assert runs[1].recipe["seed"] != runs[0].recipe["seed"]
+    old, new = (browse.detail(catalogue, r.final_render_id)["record"]["lineage"] for r in runs)
+    assert [s["kind"] for s in new] == [s["kind"] for s in old] == ["txt2img", "outpaint", "outpaint"]
+    assert [(s["width"], s["height"]) for s in new] == [(s["width"], s["height"]) for s in old]
 
 
 async def test_c2pa_state_of_a_signed_render_is_checked(catalogue):

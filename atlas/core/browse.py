@@ -18,7 +18,7 @@ from atlas.core.catalogue import Catalogue
 from atlas.core.errors import AtlasError, BadInput
 from atlas.core.query import parse
 from atlas.core.record import describe, get_render, lineage
-from atlas.core.tables import Licence, Render
+from atlas.core.tables import Licence, Render, Run
 
 PAGE_SIZE = 100
 
@@ -265,18 +265,28 @@ def tag(catalogue: Catalogue, render_id: int, words: str) -> list[str]:
 
 
 def rerun_settings(catalogue: Catalogue, render_id: int) -> dict:
-    """The txt2img settings of a single-pass txt2img render (a new seed is the caller's choice)."""
+    """What re-running a render with a new seed means (the seed itself is the caller's choice).
+
+    A single-pass txt2img render gives its txt2img settings; the final render of a recipe run gives
+    the run's recipe (`{"recipe": ..., "recipe_name": ...}`), so the whole chain is made again.
+    """
     from atlas.core.record import build
 
     with catalogue.session() as session:
-        record = build(session, get_render(session, render_id))
+        render = get_render(session, render_id)
+        run = session.exec(select(Run).where(Run.final_render_id == render_id)).first()
+        if run is not None:
+            return {"recipe": run.recipe, "recipe_name": run.recipe_name, "run_id": run.id,
+                    "title": render.title, "author": render.author, "licence": render.licence_id}
+        record = build(session, render)
     lineage = record["lineage"]
     if len(lineage) != 1 or lineage[0]["kind"] != "txt2img":
         kinds = " -> ".join(step["kind"] for step in lineage) or "no pass"
-        raise BadInput(f"render {render_id} was made by {kinds}; only a txt2img render can be re-run "
-                       "here (multi-pass lineages re-run through their recipe)")
+        raise BadInput(f"render {render_id} was made by {kinds} outside a recipe run; only a txt2img render "
+                       "or the final render of a recipe run can be re-run")
     step, render = lineage[0], record["render"]
     return {"title": render.get("title"), "author": render.get("author"),
-            "licence": (render.get("licence") or {}).get("id"), "prompt": step["prompt"], "negative_prompt": step["negative_prompt"], "steps": step["steps"],
+            "licence": (render.get("licence") or {}).get("id"), "prompt": step["prompt"],
+            "negative_prompt": step["negative_prompt"], "steps": step["steps"],
             "sampler": step["sampler"], "cfg": step["cfg"], "width": step["width"], "height": step["height"],
             "model": (step.get("model") or {}).get("name")}
