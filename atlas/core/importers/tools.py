@@ -8,10 +8,10 @@ caller, so nothing is lost when a format is only partly understood.
 
 import json
 import logging
-import re
 from dataclasses import dataclass, field
 
 from atlas.core.importers import comfyui
+from atlas.core.metadata import infotext
 
 INT64_MAX = (1 << 63) - 1
 logging.getLogger("sd_parsers").setLevel(logging.CRITICAL)  # it logs every parser that declines a file
@@ -100,26 +100,13 @@ def a1111_fork(version: str | None) -> str:
     return "AUTOMATIC1111"
 
 
-_INFOTEXT_PAIR = re.compile(r'\s*([^,:"]+?):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
-
-
 def infotext_fields(text: str) -> dict:
-    """Every `Key: value` of an A1111 infotext's last line (quoted values JSON-decoded).
+    """Every `Key: value` of an A1111 infotext's parameters line, in the order written.
 
-    sd-parsers maps the common keys but drops some (quoted ones such as `Lora hashes`); this keeps
-    them all, in the order written.
+    sd-parsers maps the common keys but drops some (quoted ones such as `Lora hashes`); atlas's own
+    infotext parser keeps them all.
     """
-    last = text.strip().rsplit("\n", 1)[-1]
-    fields = {}
-    for key, value in _INFOTEXT_PAIR.findall(last):
-        value = value.strip()
-        if value.startswith('"'):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
-        fields[key.strip()] = value
-    return fields
+    return infotext.parse(text)[2]
 
 
 def from_sd_parsers(info, raw: dict) -> Generation:
