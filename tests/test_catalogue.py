@@ -17,6 +17,13 @@ from atlas.core.tables import Licence
 from conftest import REPO
 
 
+def test_head_constant_is_alembic_s_head():
+    """The fast at-head check on open compares against db.HEAD: a new migration must update it."""
+    from atlas.core.db import HEAD
+
+    assert HEAD == head_revision()
+
+
 def test_open_creates_schema_at_head_with_builtin_licences(catalogue):
     with catalogue.engine.connect() as conn:
         from atlas.core.db import current_revision
