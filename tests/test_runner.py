@@ -83,6 +83,10 @@ def test_demo_recipe_runs_end_to_end_with_a_chained_lineage(demo_catalogue, cli)
     assert [p["seed"] for p in lineage] == [5 + k for k in range(17)]
     assert lineage[-1]["upscaler"]["name"] == "atlas-demo-tiny-swinir"
     print(f"demo recipe: {time.monotonic() - started:.1f} s")
+    # every file of the finished run still matches the catalogue (the run's status changed after
+    # its files were written, so it must not be part of the embedded record)
+    checked = cli("verify", "--all")
+    assert checked.code == 0, checked.out + checked.err
 
 
 def test_progress_reports_pass_i_of_n_and_steps(demo_catalogue):
