@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from atlas.core.home import Home
 
 from conftest import run_atlas
@@ -55,3 +57,23 @@ def test_hub_id_offline_is_a_clear_error(catalogue, cli, monkeypatch):
 def test_list_json_is_empty_on_a_new_catalogue(catalogue, cli):
     result = cli("list", "--json")
     assert result.code == 0 and json.loads(result.out) == []
+
+
+HUGE = "99999999999999999999999"  # past 64 bits: the database driver raises rather than answers
+
+
+@pytest.mark.parametrize("args, message", [
+    (["show", HUGE], f"no render with id {HUGE}"),
+    (["tag", HUGE, "+x"], f"no render with id {HUGE}"),
+    (["verify", HUGE], f"no render with id {HUGE}"),
+    (["img2img", HUGE, "--steps", "2"], f"no render with id {HUGE}"),
+    (["export", HUGE, "--to", "out"], f"no render with id {HUGE}"),
+    (["run", "--resume", HUGE], f"no run with id {HUGE}"),
+    (["search", f"seed:{HUGE}"], "seed is out of range"),
+    (["search", f"width:>{HUGE}", "--count"], "width is out of range"),
+])
+def test_ids_and_numbers_past_64_bits_are_clear_errors(catalogue, cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = cli(*args)
+    assert result.code == 2 and message in result.err, (result.code, result.err)
+    assert "Traceback" not in result.err and not (tmp_path / "out").exists()

@@ -1,5 +1,7 @@
 """Open the catalogue database and bring its schema to the newest migration."""
 
+import sys
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
@@ -27,7 +29,8 @@ def alembic_config(connection=None):
 
     from atlas.core.resources import data_dir
 
-    cfg = Config()
+    # alembic's default stdout is the sys.stdout of its import time; pass today's (tests swap it)
+    cfg = Config(stdout=sys.stdout)
     cfg.set_main_option("script_location", str(data_dir("migrations")))
     cfg.attributes["connection"] = connection
     return cfg

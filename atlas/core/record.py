@@ -115,11 +115,16 @@ def validate(record: dict) -> None:
     check("provenance", record, what="provenance record")
 
 
+MAX_ID = 2**63 - 1  # the largest id (and integer) SQLite and PostgreSQL's bigint store
+
+
 def get_render(session: Session, render_id: int | str) -> Render:
     try:
         key = int(render_id)
     except (TypeError, ValueError):
         raise NotFound(f"render id must be a number, got {render_id!r}") from None
+    if not 0 < key <= MAX_ID:  # beyond 64 bits the database driver would raise, not answer
+        raise NotFound(f"no render with id {key}")
     render = session.get(Render, key)
     if render is None:
         raise NotFound(f"no render with id {key}")

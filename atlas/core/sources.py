@@ -5,7 +5,7 @@ from pathlib import Path
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.errors import BadInput, NotFound
-from atlas.core.tables import Render
+from atlas.core.record import get_render
 
 
 def resolve(catalogue: Catalogue, source: str | int) -> int:
@@ -15,9 +15,10 @@ def resolve(catalogue: Catalogue, source: str | int) -> int:
     path = Path(text).expanduser()
     if text.isdigit() and not path.exists():
         with catalogue.session() as session:
-            if session.get(Render, int(text)) is None:
-                raise NotFound(f"no render with id {text} (and no file of that name)")
-        return int(text)
+            try:
+                return get_render(session, text).id
+            except NotFound:
+                raise NotFound(f"no render with id {text} (and no file of that name)") from None
     if not path.is_file():
         raise BadInput(f"{text}: neither a render id nor an image file")
     from atlas.core.importing import import_file
