@@ -79,18 +79,26 @@ def test_img2img_command_imports_a_file_first_and_leaves_it_alone(demo_catalogue
 def test_img2img_command_bad_input_exits_2_and_records_nothing(demo_catalogue, cli, source, tmp_path):
     from sqlmodel import select
 
-    from atlas.core.tables import Pass
+    from atlas.core.tables import Pass, Render
 
     with demo_catalogue.session() as session:
         before = len(session.exec(select(Pass)).all())
+        renders_before = len(session.exec(select(Render)).all())
     assert cli("img2img", source.id, "--denoise", "1.5").code == 2
     assert cli("img2img", 999, "x").code == 2
     (tmp_path / "notes.txt").write_text("not an image")
     result = cli("img2img", tmp_path / "notes.txt", "x")
     assert result.code == 2 and "notes.txt: not a" in result.err and "image" in result.err
     assert cli("img2img", source.id, "--sampler", "Eulr").code == 2
+    from PIL import Image
+
+    Image.new("RGB", (60, 50)).save(tmp_path / "odd.png")  # refused before it is imported
+    for command in (["img2img", tmp_path / "odd.png", "x"], ["outpaint", tmp_path / "odd.png", "--side", "left"]):
+        result = cli(*command)
+        assert result.code == 2 and "odd.png is 60x50" in result.err, result.err
     with demo_catalogue.session() as session:
         assert len(session.exec(select(Pass)).all()) == before
+        assert len(session.exec(select(Render)).all()) == renders_before
 
 
 def test_an_a1111_file_passes_its_prompt_sampler_and_cfg_on(demo_catalogue, cli, tmp_path):

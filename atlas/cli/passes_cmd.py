@@ -30,6 +30,25 @@ def prompt_options(func):
     return func
 
 
+def check_file_size(source: str) -> None:
+    """img2img and outpaint need sides that are multiples of 8: refuse such a file before importing it."""
+    from pathlib import Path
+
+    from PIL import Image, UnidentifiedImageError
+
+    from atlas.engine.passes import check_size
+
+    path = Path(source).expanduser()
+    if not path.is_file():
+        return  # a render id (or nothing): resolved and checked later
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, UnidentifiedImageError):
+        return  # the import names what is wrong with the file
+    check_size(width, height, str(path))
+
+
 def run_one(ctx, kind: str, source: str, request, licence, author, title, tags, as_json):
     """Check everything cheap first, then resolve SRC (importing a file), then run the pass."""
     from atlas.cli.progress import step_progress
@@ -49,6 +68,8 @@ def run_one(ctx, kind: str, source: str, request, licence, author, title, tags, 
         from atlas.engine import upscalers
 
         upscalers.resolve(catalogue, request.upscaler)  # an unknown upscaler fails before any import
+    else:
+        check_file_size(source)
     render_id = sources.resolve(catalogue, source)
     with step_progress(kind) as progress:
         render = getattr(passes, kind)(catalogue, render_id, request, info, progress=progress)
