@@ -201,6 +201,8 @@ def test_cli_export_by_ids_and_by_query(reference, cli, tmp_path):
     (["1", "--to", "{d}", "--format", "gif"], "gif"),
     (["1", "--to", "{d}", "--description", "Eine Stadt"], "LANG=TEXT"),
     (["1", "--to", "{d}", "--description", "d e=x"], "language code"),
+    (["1", "--to", "{d}", "--category", ""], "--category ''"),
+    (["1", "--to", "{d}", "--category", "[[]]"], "not a category name"),
 ])
 def test_cli_bad_input_exits_2_and_writes_nothing(reference, cli, tmp_path, args, message):
     out = tmp_path / "out"

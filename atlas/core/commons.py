@@ -58,6 +58,13 @@ def category_name(name: str) -> str:
     return re.sub(r"[\s_]+", " ", name).strip()
 
 
+def check_categories(categories) -> None:
+    """Refuse a category that is empty once cleaned (it would be silently dropped from the page)."""
+    for name in categories or []:
+        if not category_name(name):
+            raise BadInput(f"--category {name!r}: not a category name (empty once markup is removed)")
+
+
 def _category(name: str) -> Markup:
     # Left unescaped so the link target stays a real title; category_name() removed all markup.
     return Markup(category_name(name).replace("&", "&amp;").replace("~~~", "~~&#126;"))

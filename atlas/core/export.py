@@ -194,6 +194,7 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
     with catalogue.session() as session:
         items = plan(session, render_ids, fmt, name_template)
         commons.check_languages(descriptions)
+        commons.check_categories(categories)
         # JPEG and WebP get Content Credentials of their own when signing is on (PNG keeps the render's).
         sign_with = None if fmt == "png" else keys.signing_identity(catalogue.home)
         env = commons.environment(catalogue.home.templates)
