@@ -77,3 +77,14 @@ def test_ids_and_numbers_past_64_bits_are_clear_errors(catalogue, cli, tmp_path,
     result = cli(*args)
     assert result.code == 2 and message in result.err, (result.code, result.err)
     assert "Traceback" not in result.err and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", [["demo"], ["run", "demo"]])
+def test_demo_and_run_name_a_bad_seed_as_the_option(catalogue, cli, command):
+    result = cli(*command, "--seed", "-5")
+    assert result.code == 2 and "seed must be -1 (random) or between 0 and" in result.err, result.err
+    with catalogue.session() as session:
+        from sqlmodel import select
+
+        from atlas.core.tables import Run
+        assert session.exec(select(Run)).all() == []

@@ -109,8 +109,11 @@ def run(ctx, recipe, resume_id, model_name, seed, upscaler, licence, author, tit
 def demo(ctx, seed, as_json):
     """Run the shipped `demo` recipe end to end on the embedded demo model and show the result."""
     from atlas.core import recipes
+    from atlas.core.settings import check_seed
     from atlas.engine import runner
 
+    if seed is not None:
+        check_seed(seed)  # named as --seed, not as a path inside a recipe the user never wrote
     loaded = recipes.load("demo")
     catalogue = open_catalogue(ctx)
     info = render_info(catalogue, "atlas demo render", None, None)
