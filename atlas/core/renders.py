@@ -6,6 +6,7 @@ commit fails, so the store never holds an orphan.
 """
 
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from atlas.core.catalogue import Catalogue
@@ -32,6 +33,20 @@ def begin_pass(catalogue: Catalogue, step: Pass) -> int:
         session.add(step)
         session.commit()
         return step.id
+
+
+@contextmanager
+def failure_recorded(mark):
+    """Call `mark(status, error)` when the block ends in Ctrl-C ("interrupted") or an exception
+    ("failed"), then let it propagate: passes and runs record their endings the same way."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        mark("interrupted", "interrupted by the user")
+        raise
+    except BaseException as exc:
+        mark("failed", f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def fail_pass(catalogue: Catalogue, pass_id: int, status: str, error: str) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from atlas.core import models, settings
 from atlas.core.catalogue import Catalogue
-from atlas.core.renders import RenderInfo, begin_pass, fail_pass, finish_pass
+from atlas.core.renders import RenderInfo, begin_pass, fail_pass, failure_recorded, finish_pass
 from atlas.core.samplers import canonical
 from atlas.core.tables import Model, Pass
 from atlas.engine import demo_model, device, pipelines, txt2img
@@ -52,16 +52,10 @@ def run_pass(catalogue: Catalogue, step: Pass, work, info: RenderInfo, finalize=
     An exception or Ctrl-C marks the pass failed or interrupted and leaves no file behind.
     """
     pass_id = begin_pass(catalogue, step)
-    try:
+    with failure_recorded(lambda status, error: fail_pass(catalogue, pass_id, status, error)):
         image, updates = work()
         data = encode_png(image)
         return finish_pass(catalogue, pass_id, data, image.width, image.height, info, updates, finalize)
-    except KeyboardInterrupt:
-        fail_pass(catalogue, pass_id, "interrupted", "interrupted by the user")
-        raise
-    except BaseException as exc:
-        fail_pass(catalogue, pass_id, "failed", f"{type(exc).__name__}: {exc}")
-        raise
 
 
 def generate(catalogue: Catalogue, request: Txt2ImgRequest, info: RenderInfo, progress=None,

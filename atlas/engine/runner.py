@@ -16,7 +16,7 @@ from atlas.core import recipes, settings
 from atlas.core.catalogue import Catalogue
 from atlas.core.errors import BadInput, NotFound
 from atlas.core.models import DEMO_MODEL_NAME
-from atlas.core.renders import RenderInfo
+from atlas.core.renders import RenderInfo, failure_recorded
 from atlas.core.tables import Pass, Render, Run, utcnow
 from atlas.engine import demo_model, passes, upscalers
 from atlas.engine.generate import Txt2ImgRequest, generate, resolve_model
@@ -170,7 +170,7 @@ def execute(catalogue: Catalogue, run_id: int, planned: list[Planned], info: Ren
     set_status(catalogue, run_id, "running")
     previous = None
     total = len(planned)
-    try:
+    with failure_recorded(lambda status, error: set_status(catalogue, run_id, status, error)):
         for position, item in enumerate(planned):
             if position in done:
                 previous = done[position]
@@ -186,10 +186,4 @@ def execute(catalogue: Catalogue, run_id: int, planned: list[Planned], info: Ren
                 render = function(catalogue, previous, item.request, pass_info, progress=progress.step,
                                   run_id=run_id, position=position)
             previous = render.id
-    except KeyboardInterrupt:
-        set_status(catalogue, run_id, "interrupted", "interrupted by the user")
-        raise
-    except BaseException as exc:
-        set_status(catalogue, run_id, "failed", f"{type(exc).__name__}: {exc}")
-        raise
     return set_status(catalogue, run_id, "completed", final_render_id=previous)
