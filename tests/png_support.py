@@ -18,17 +18,22 @@ def ihdr(width: int, height: int, color_type: int = 2) -> bytes:
     return chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0))
 
 
-def zero_rows_png(path: Path, width: int, height: int, idat_size: int = 1 << 20) -> Path:
-    """A black RGB PNG, compressed row by row (an 8192x4096 image costs a fraction of a second)."""
-    row = b"\0" * (1 + 3 * width)
-    deflate = zlib.compressobj(6)
-    stream = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+def write_rgb_png(path: Path, width: int, height: int, stream: bytes, idat_size: int) -> Path:
+    """An RGB PNG from an already deflated image stream, split into IDAT chunks of `idat_size`."""
     with open(path, "wb") as fh:
         fh.write(png.SIGNATURE + ihdr(width, height))
         for start in range(0, len(stream), idat_size):
             fh.write(chunk(b"IDAT", stream[start:start + idat_size]))
         fh.write(chunk(b"IEND", b""))
     return path
+
+
+def zero_rows_png(path: Path, width: int, height: int, idat_size: int = 1 << 20) -> Path:
+    """A black RGB PNG, compressed row by row (an 8192x4096 image costs a fraction of a second)."""
+    row = b"\0" * (1 + 3 * width)
+    deflate = zlib.compressobj(6)
+    stream = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    return write_rgb_png(path, width, height, stream, idat_size)
 
 
 def stored_png(path: Path, width: int, height: int, seed: int = 0, idat_size: int = 1 << 18) -> Path:
@@ -38,12 +43,7 @@ def stored_png(path: Path, width: int, height: int, seed: int = 0, idat_size: in
     rng = random.Random(seed)
     raw = b"".join(b"\0" + rng.randbytes(3 * width) for _ in range(height))
     stream = zlib.compress(raw, 0)
-    with open(path, "wb") as fh:
-        fh.write(png.SIGNATURE + ihdr(width, height))
-        for start in range(0, len(stream), idat_size):
-            fh.write(chunk(b"IDAT", stream[start:start + idat_size]))
-        fh.write(chunk(b"IEND", b""))
-    return path
+    return write_rgb_png(path, width, height, stream, idat_size)
 
 
 def small_png(width: int = 8, height: int = 8, color=(200, 40, 10)) -> bytes:

@@ -40,16 +40,21 @@ def test_text_chunk_is_text_when_latin1_else_itxt():
     assert png.decode_text(compressed) == ("k", "x" * 5000)
 
 
+def rewrite_peak(src, dst) -> int:
+    """Peak Python memory, in bytes, of rewriting `src` into `dst` with the test's text entries."""
+    tracemalloc.start()
+    try:
+        png.rewrite_file(src, dst, ENTRIES)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_rewrites_an_8192x4096_png_streaming_without_decoding(tmp_path):
     src = zero_rows_png(tmp_path / "big.png", 8192, 4096)
     before = src.read_bytes()
     dst = tmp_path / "out.png"
-    tracemalloc.start()
-    try:
-        png.rewrite_file(src, dst, ENTRIES)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = rewrite_peak(src, dst)
     decoded_size = 8192 * 4096 * 3
     assert peak < 4 << 20, f"peak {peak} bytes: the rewrite held more than a few blocks"
     assert peak < decoded_size // 20
@@ -65,12 +70,7 @@ def test_rewrites_an_8192x4096_png_streaming_without_decoding(tmp_path):
 def test_rewrite_streams_image_data_bigger_than_its_buffers(tmp_path):
     src = stored_png(tmp_path / "noise.png", 1024, 1024)  # about 3 MiB of incompressible IDAT
     dst = tmp_path / "out.png"
-    tracemalloc.start()
-    try:
-        png.rewrite_file(src, dst, ENTRIES)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = rewrite_peak(src, dst)
     assert peak < src.stat().st_size // 2
     assert idat_file_bytes(dst) == idat_file_bytes(src)
     with Image.open(src) as a, Image.open(dst) as b:
