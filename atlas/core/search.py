@@ -5,8 +5,6 @@ Text fields compare case-insensitively; `*` becomes a LIKE wildcard with `%`, `_
 character escaped first, so they match themselves.
 """
 
-import itertools
-
 from sqlalchemy import and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -16,7 +14,6 @@ from atlas.core.query import And, FullText, Match, Not, Or, Query, Range, Size, 
 from atlas.core.tables import Model, Pass, Render, Tag
 
 ESCAPE = "\\"
-_cte_names = itertools.count(1)  # one query may hold several kind: terms, each its own CTE
 
 # The producing pass, and its model: outer joins, since a render may have neither.
 Producer = Pass
@@ -57,7 +54,8 @@ def _lineage_has_kind(kind_value: str, glob: bool):
     """Render ids whose lineage has a pass of the kind: its producers, then everything made from them."""
     seeds = select(Pass.render_id.label("render_id")).where(
         Pass.status == "completed", Pass.render_id.is_not(None), text_match(Pass.kind, kind_value, glob))
-    lineage = seeds.cte(f"lineage_{next(_cte_names)}", recursive=True)
+    # Unnamed: SQLAlchemy gives each CTE its own name, so one query may hold several kind: terms.
+    lineage = seeds.cte(recursive=True)
     child = aliased(Pass)
     lineage = lineage.union(
         select(child.render_id).where(child.input_render_id == lineage.c.render_id,
