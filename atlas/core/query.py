@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from atlas.core.errors import BadInput
+from atlas.core.settings import MAX_INT
 
 INT_FIELDS = {"seed", "steps", "width", "height", "run", "id"}
 FLOAT_FIELDS = {"cfg", "denoise"}
@@ -156,7 +157,7 @@ def _number(kind, text: str, tok: Token):
                                f"got {text!r}", tok.text, tok.column) from None
     if kind is float and value != value:  # NaN compares with nothing
         raise QuerySyntaxError(f"{tok.key} needs a number, got {text!r}", tok.text, tok.column)
-    if kind is int and abs(value) > 2**63 - 1:  # the database stores 64-bit integers at most
+    if kind is int and abs(value) > MAX_INT:  # the database stores 64-bit integers at most
         raise QuerySyntaxError(f"{tok.key} is out of range (at most 64-bit), got {text!r}", tok.text, tok.column)
     return value
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from atlas.core.errors import NotFound
 from atlas.core.licences import spdx_expression
+from atlas.core.settings import MAX_INT
 from atlas.core.tables import Licence, Model, Pass, Render, Run, Tag
 
 RECORD_VERSION = 1
@@ -115,15 +116,12 @@ def validate(record: dict) -> None:
     check("provenance", record, what="provenance record")
 
 
-MAX_ID = 2**63 - 1  # the largest id (and integer) SQLite and PostgreSQL's bigint store
-
-
 def get_render(session: Session, render_id: int | str) -> Render:
     try:
         key = int(render_id)
     except (TypeError, ValueError):
         raise NotFound(f"render id must be a number, got {render_id!r}") from None
-    if not 0 < key <= MAX_ID:  # beyond 64 bits the database driver would raise, not answer
+    if not 0 < key <= MAX_INT:  # beyond 64 bits the database driver would raise, not answer
         raise NotFound(f"no render with id {key}")
     render = session.get(Render, key)
     if render is None:

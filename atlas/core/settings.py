@@ -6,6 +6,7 @@ from atlas.core.errors import BadInput
 
 CFG_RANGE = (1.0, 30.0)  # A1111's slider range
 MAX_SIDE = 16384
+MAX_INT = 2**63 - 1  # the largest integer (and id) SQLite and PostgreSQL's bigint store
 
 
 def parse_size(text: str) -> tuple[int, int]:

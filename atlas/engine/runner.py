@@ -108,7 +108,7 @@ def resume(catalogue: Catalogue, run_id: int, info: RenderInfo | None = None,
            progress: RunProgress | None = None) -> Run:
     """Continue run `run_id` at its first unfinished pass."""
     with catalogue.session() as session:
-        run = session.get(Run, run_id) if 0 < run_id < 2**63 else None
+        run = session.get(Run, run_id) if 0 < run_id <= settings.MAX_INT else None
         if run is None:
             raise NotFound(f"no run with id {run_id}")
         if run.status == "completed":
