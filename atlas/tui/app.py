@@ -232,31 +232,18 @@ class AtlasApp(App):
     @work(thread=True, exclusive=True, group="rerun")
     def rerun_worker(self, render_id: int, settings: dict) -> None:
         try:
-            from atlas.core.renders import RenderInfo
+            from atlas.engine.rerun import rerun
 
-            info = RenderInfo(title=settings.get("title"), author=settings.get("author"),
-                              licence_id=settings.get("licence"))
-            progress = lambda done, total: self.call_from_thread(self.job_progress, done, total)  # noqa: E731
-            if "recipe" in settings:
-                new_id = self.rerun_recipe(settings, info, progress)
-            else:
-                from atlas.engine.generate import Txt2ImgRequest, generate
-
-                request = Txt2ImgRequest(prompt=settings["prompt"], negative_prompt=settings["negative_prompt"],
-                                         steps=settings["steps"], sampler=settings["sampler"], cfg=settings["cfg"],
-                                         width=settings["width"], height=settings["height"], seed=-1,
-                                         model=settings["model"])
-                new_id = generate(self.catalogue, request, info, progress=progress).id
+            new_id = rerun(self.catalogue, settings, self.job_reporter())
         except Exception as exc:  # noqa: BLE001
             self.call_from_thread(self.set_job, None)
             self.call_from_thread(self.fail, exc, "re-run failed")
             return
         self.call_from_thread(self.rerun_done, render_id, new_id)
 
-    def rerun_recipe(self, settings: dict, info, progress) -> int:
-        """The whole recipe of the render's run again, as a new run with a new seed; the new final render."""
-        from atlas.core.recipes import Recipe
-        from atlas.engine.runner import RunProgress, run_recipe
+    def job_reporter(self):
+        """The engine's progress, from the worker thread to the job bar."""
+        from atlas.engine.runner import RunProgress
 
         app = self
 
@@ -266,13 +253,9 @@ class AtlasApp(App):
                                                    f"{label}", "done": 0, "total": None})
 
             def step(self, done, total):
-                progress(done, total)
+                app.call_from_thread(app.job_progress, done, total)
 
-        run = run_recipe(self.catalogue, Recipe(settings.get("recipe_name"), settings["recipe"]), seed=-1,
-                         info=info, progress=JobProgress())
-        if run.final_render_id is None:
-            raise RuntimeError(f"run {run.id} ended {run.status} without a final render")
-        return run.final_render_id
+        return JobProgress()
 
     def rerun_done(self, source_id: int, new_id: int) -> None:
         self.set_job(None)
