@@ -100,15 +100,6 @@ def a1111_fork(version: str | None) -> str:
     return "AUTOMATIC1111"
 
 
-def infotext_fields(text: str) -> dict:
-    """Every `Key: value` of an A1111 infotext's parameters line, in the order written.
-
-    sd-parsers maps the common keys but drops some (quoted ones such as `Lora hashes`); atlas's own
-    infotext parser keeps them all.
-    """
-    return infotext.parse(text)[2]
-
-
 def from_sd_parsers(info, raw: dict) -> Generation:
     gen = Generation(tool=TOOL_NAMES.get(getattr(info.generator, "value", str(info.generator)), "unknown"))
     samplers = list(info.samplers)
@@ -156,7 +147,9 @@ def from_sd_parsers(info, raw: dict) -> Generation:
             gen.settings["model_metadata"] = model.metadata
     if gen.tool == "AUTOMATIC1111":
         text = raw.get("parameters") or raw.get("UserComment") or (info.raw_parameters or {}).get("parameters")
-        fields = infotext_fields(text) if isinstance(text, str) else {}
+        # sd-parsers maps the common keys but drops some (quoted ones such as `Lora hashes`):
+        # atlas's own infotext parser keeps every field, in the order written.
+        fields = infotext.parse(text)[2] if isinstance(text, str) else {}
         if fields:
             gen.settings["infotext"] = fields
         if gen.denoise is None and "Denoising strength" in fields:
