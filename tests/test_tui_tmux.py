@@ -54,8 +54,10 @@ def test_atlas_tui_in_a_real_terminal(catalogue, terminal):
     screen = terminal.capture()
     assert f"render {ids['chain'][-1]}" in screen
     assert "outpaint ×14" in screen and "upscale ×2" in screen and "CreativeML Open RAIL-M" in screen
-    terminal.wait_gone("loading preview")  # the image decodes in a thread and shows (half blocks here)
-    assert "▀" in terminal.capture()
+    # The image decodes in a thread and shows (half blocks here). Waiting for "loading preview" to go
+    # raced: it passed at once when the capture came before the loading caption had appeared.
+    terminal.wait_for("▀")
+    assert "loading preview" not in terminal.capture()
 
     terminal.keys("?")
     terminal.wait_for("Query language")
