@@ -62,7 +62,15 @@ def lineage(session: Session, render: Render) -> list[Pass]:
     return chain
 
 
-def pass_record(session: Session, step: Pass) -> dict:
+def pass_record(session: Session, step: Pass, refs: dict | None = None) -> dict:
+    """One pass of the record; `refs` memoises model references across the passes of one record."""
+    refs = {} if refs is None else refs
+
+    def ref(model_id):
+        if model_id not in refs:
+            refs[model_id] = model_ref(session, model_id)
+        return refs[model_id]
+
     source = session.get(Render, step.input_render_id) if step.input_render_id else None
     output = session.get(Render, step.render_id) if step.render_id else None
     duration = (step.ended - step.started).total_seconds() if step.ended else None
@@ -72,8 +80,8 @@ def pass_record(session: Session, step: Pass) -> dict:
         "seed": step.seed, "sampler": step.sampler, "steps": step.steps, "steps_run": step.steps_run,
         "cfg": step.cfg, "width": step.width, "height": step.height, "denoise": step.denoise,
         "settings": step.settings,
-        "model": model_ref(session, step.model_id),
-        "upscaler": model_ref(session, step.upscaler_id),
+        "model": ref(step.model_id),
+        "upscaler": ref(step.upscaler_id),
         "software": step.software, "device": step.device,
         "started": timestamp(step.started), "ended": timestamp(step.ended),
         "duration_s": round(duration, 3) if duration is not None else None,
@@ -92,6 +100,7 @@ def pass_record(session: Session, step: Pass) -> dict:
 def build(session: Session, render: Render) -> dict:
     """The provenance record of `render` (validated against schemas/provenance on write and read)."""
     chain = lineage(session, render)
+    refs: dict = {}
     last = chain[-1] if chain else None
     run = session.get(Run, last.run_id) if last is not None and last.run_id else None
     return {
@@ -103,7 +112,8 @@ def build(session: Session, render: Render) -> dict:
             "tool": render.tool,
             "licence": licence_ref(session.get(Licence, render.licence_id) if render.licence_id else None),
         },
-        "lineage": [pass_record(session, step) for step in chain],
+        # A lineage uses one or two models: each is read once, not once per pass (17 in the reference).
+        "lineage": [pass_record(session, step, refs) for step in chain],
         # The run's status is left out: it changes after the file is written (running -> completed),
         # and the embedded record must stay equal to the catalogue's for `verify`.
         "run": ({"id": run.id, "recipe_name": run.recipe_name} if run else None),
