@@ -3,14 +3,14 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-from atlas.core import tables  # noqa: F401  (registers the tables)
+from atlas.core.catalogue import tables  # noqa: F401  (registers the tables)
 
 target_metadata = SQLModel.metadata
 
 
 def include_name(name, type_, parent_names) -> bool:
     """Leave out what autogenerate cannot model: the FTS5 table (and its shadow tables), the GIN index."""
-    from atlas.core.fulltext import EXCLUDED_NAMES, FTS_TABLE
+    from atlas.core.catalogue.fulltext import EXCLUDED_NAMES, FTS_TABLE
 
     if name is None:
         return True
@@ -33,8 +33,8 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     run(connection)
 else:  # the alembic command line: use the atlas home's database
-    from atlas.core.db import make_engine
-    from atlas.core.home import Home
+    from atlas.core.catalogue.database import make_engine
+    from atlas.core.catalogue.home import Home
 
     url = context.config.get_main_option("sqlalchemy.url") or Home.resolve().database_url
     with make_engine(url).begin() as conn:

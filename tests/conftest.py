@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from atlas.core.catalogue import Catalogue
-from atlas.core.home import Home
+from atlas.core.catalogue.home import Home
 
 REPO = Path(__file__).resolve().parent.parent
 # Real files written by A1111, ComfyUI, InvokeAI, NovelAI and Fooocus, plus broken ones (MIT, from the
@@ -46,7 +46,7 @@ def demo_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def demo_catalogue(catalogue, demo_model_dir):
     """A catalogue whose home already holds the demo model (as `ensure` would build it)."""
-    from atlas.core.models import DEMO_MODEL_NAME
+    from atlas.core.record.models import DEMO_MODEL_NAME
     from atlas.engine.demo_model import ensure
 
     shutil.copytree(demo_model_dir, catalogue.home.models / DEMO_MODEL_NAME)

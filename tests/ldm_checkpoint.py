@@ -25,7 +25,7 @@ def _rename(key: str, table: dict[str, str], old: str, new: str) -> str:
 
 
 def unet_keys(state: dict, config: dict) -> dict:
-    levels, per_block = len(config["block_out_channels"]), config["layers_per_block"]
+    _levels, per_block = len(config["block_out_channels"]), config["layers_per_block"]
     out = {}
     for key, value in state.items():
         ldm = None
@@ -70,9 +70,7 @@ def vae_keys(state: dict, config: dict) -> dict:
     for key, value in state.items():
         parts = key.split(".")
         side = parts[0]
-        if side in ("quant_conv", "post_quant_conv"):
-            ldm = key
-        elif parts[1] in ("conv_in", "conv_out"):
+        if side in ("quant_conv", "post_quant_conv") or parts[1] in ("conv_in", "conv_out"):
             ldm = key
         elif parts[1] == "conv_norm_out":
             ldm = f"{side}.norm_out." + ".".join(parts[2:])

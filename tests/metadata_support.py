@@ -12,7 +12,7 @@ def sd_parsers_fixtures() -> Path:
 
 def txt2img(catalogue, prompt="a lighthouse, 灯台 🌊: \"dusk\"", seed=7, **info):
     """A real render of the demo model (tiny size, two steps)."""
-    from atlas.core.renders import RenderInfo
+    from atlas.core.record.write import RenderInfo
     from atlas.engine.generate import Txt2ImgRequest, generate
 
     request = Txt2ImgRequest(prompt=prompt, negative_prompt="blurry, low quality", steps=2, width=64, height=64,
@@ -29,8 +29,8 @@ def derived(catalogue, parent, kind="img2img"):
     from PIL import Image, ImageOps
     from sqlmodel import select
 
-    from atlas.core.renders import RenderInfo, begin_pass, finish_pass
-    from atlas.core.tables import Pass
+    from atlas.core.catalogue.tables import Pass
+    from atlas.core.record.write import RenderInfo, begin_pass, finish_pass
 
     with catalogue.session() as session:
         first = session.exec(select(Pass).where(Pass.render_id == parent.id)).first()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from atlas.core.metadata import png
+from atlas.core.files import png
 
 
 def chunk(ctype: bytes, data: bytes) -> bytes:

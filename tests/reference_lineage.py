@@ -10,8 +10,8 @@ import io
 
 from PIL import Image
 
-from atlas.core.renders import RenderInfo, begin_pass, finish_pass
-from atlas.core.tables import Model, Pass
+from atlas.core.catalogue.tables import Model, Pass
+from atlas.core.record.write import RenderInfo, begin_pass, finish_pass
 
 PROMPT = ("highly detailed, high quality, digital painting of a futuristic city with high tech machines and "
           "bright lights, planets, galaxies, art style of Juan Wijngaard and Albert Bierstadt, ray traced, "

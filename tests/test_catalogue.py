@@ -6,27 +6,25 @@ import sys
 import zipfile
 
 import pytest
+from conftest import REPO
 from sqlmodel import select
 
-from atlas.core import licences
-from atlas.core.catalogue import Catalogue
-from atlas.core.db import alembic_config, head_revision
+from atlas.core.catalogue import Catalogue, licences
+from atlas.core.catalogue.database import alembic_config, head_revision
+from atlas.core.catalogue.tables import Licence
 from atlas.core.errors import BadInput, NotFound
-from atlas.core.tables import Licence
-
-from conftest import REPO
 
 
 def test_head_constant_is_alembic_s_head():
     """The fast at-head check on open compares against db.HEAD: a new migration must update it."""
-    from atlas.core.db import HEAD
+    from atlas.core.catalogue.database import HEAD
 
-    assert HEAD == head_revision()
+    assert head_revision() == HEAD
 
 
 def test_open_creates_schema_at_head_with_builtin_licences(catalogue):
     with catalogue.engine.connect() as conn:
-        from atlas.core.db import current_revision
+        from atlas.core.catalogue.database import current_revision
 
         assert current_revision(conn) == head_revision()
     with catalogue.session() as session:
@@ -53,7 +51,7 @@ def test_sqlite_uses_wal_and_foreign_keys(catalogue):
 
 def test_reopening_a_catalogue_at_head_runs_no_migration(home):
     Catalogue.open(home).close()
-    from atlas.core.db import make_engine, upgrade
+    from atlas.core.catalogue.database import make_engine, upgrade
 
     assert upgrade(make_engine(home.database_url)) is False
 

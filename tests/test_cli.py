@@ -3,10 +3,9 @@
 import json
 
 import pytest
-
-from atlas.core.home import Home
-
 from conftest import run_atlas
+
+from atlas.core.catalogue.home import Home
 
 
 def test_home_precedence_flag_over_env_over_platform(tmp_path, monkeypatch):
@@ -86,5 +85,5 @@ def test_demo_and_run_name_a_bad_seed_as_the_option(catalogue, cli, command):
     with catalogue.session() as session:
         from sqlmodel import select
 
-        from atlas.core.tables import Run
+        from atlas.core.catalogue.tables import Run
         assert session.exec(select(Run)).all() == []

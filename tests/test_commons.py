@@ -8,13 +8,14 @@ import mwparserfromhell
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from atlas.core import commons, wikitext
-from atlas.core.errors import BadInput
-from atlas.core.record import build
-from atlas.core.renders import RenderInfo
-from atlas.core.tables import Render
 from reference_lineage import PROMPT, build_reference
+
+from atlas.core.catalogue.tables import Render
+from atlas.core.commons import page as commons
+from atlas.core.commons import wikitext
+from atlas.core.errors import BadInput
+from atlas.core.record.build import build
+from atlas.core.record.write import RenderInfo
 
 GOLDEN = Path(__file__).parent / "golden" / "reference_procedure.wikitext"
 CONFIG = {"author": {"name": "Example", "commons_user": "Example"}}
@@ -120,7 +121,8 @@ def test_config_categories_addendum_languages_and_other_versions(reference):
                    other_versions=["Futuristic city (1).png"])
     code = check_structure(text)
     info = templates_named(code, "Information")[0]
-    assert [t.name.strip() for t in info.get("description").value.filter_templates(recursive=False)] == ["en", "de", "fr"]
+    languages = info.get("description").value.filter_templates(recursive=False)
+    assert [t.name.strip() for t in languages] == ["en", "de", "fr"]
     assert [str(link.title) for link in info.get("other versions").value.filter_wikilinks()] == [
         ":File:Futuristic city (1).png"]
     assert "Trained on LAION-5B subsets." in section(text, "Addendum on training data")
@@ -158,7 +160,8 @@ TOKENS = list("ab =|{}[]<>/'&;#*:-~\n_\x00\t") + ["<nowiki>", "</nowiki>", "{{",
 
 
 # The fixture is built once for the whole test; hypothesis only varies the text.
-@settings(max_examples=int(os.environ.get("ATLAS_HYPOTHESIS_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("ATLAS_HYPOTHESIS_EXAMPLES", 60)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=st.lists(st.sampled_from(TOKENS), max_size=20).map("".join),
        prompt=st.text(min_size=1, max_size=60) | st.lists(st.sampled_from(TOKENS), min_size=1).map("".join))
 def test_any_text_round_trips(reference, title, prompt):
@@ -193,7 +196,7 @@ def test_user_template_overrides_one_section(reference, home):
 
 
 def test_show_wikitext_cli(reference, cli):
-    catalogue, renders = reference
+    _catalogue, renders = reference
     r = cli("show", renders[-1].id, "--wikitext")
     assert r.code == 0, r.err
     check_structure(r.out)
@@ -222,7 +225,7 @@ def test_unusual_lineages_read_well_and_escape_once(catalogue):
     """img2img, a plain upscale without sampling, settings with markup characters, an imported start."""
     from reference_lineage import record_pass, register_models
 
-    from atlas.core.tables import Pass
+    from atlas.core.catalogue.tables import Pass
 
     sd, swinir = register_models(catalogue)
     info = RenderInfo(title="odd", licence_id="CC0-1.0")

@@ -2,13 +2,13 @@
 
 import c2pa
 import pytest
-
-from atlas.core import keys
-from atlas.core.errors import AtlasError, BadInput
-from atlas.core.metadata import credentials, png
-from atlas.core.metadata.embed import read_record
 from metadata_support import derived, stored, txt2img
 from png_support import idat_bytes
+
+from atlas.core.errors import AtlasError, BadInput
+from atlas.core.files import credentials, png
+from atlas.core.files.embed import read_record
+from atlas.core.trust import keys
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
@@ -89,7 +89,7 @@ def test_signing_is_off_in_config_or_without_identity(demo_catalogue):
 def test_signing_enabled_without_identity_fails_before_storing(demo_catalogue):
     from sqlmodel import select
 
-    from atlas.core.tables import Pass, Render
+    from atlas.core.catalogue.tables import Pass, Render
 
     demo_catalogue.home.config_path.write_text("[signing]\nenabled = true\n")
     with pytest.raises(AtlasError, match="atlas keys init"):

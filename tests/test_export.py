@@ -9,13 +9,13 @@ import sys
 import mwparserfromhell
 import pytest
 from PIL import Image
-
-from atlas.core.errors import AtlasError, BadInput
-from atlas.core.export import STAGING_PREFIX, export
-from atlas.core.metadata.embed import read_record
-from atlas.core.renders import RenderInfo
 from reference_lineage import build_reference
 from test_commons import check_structure, nowiki_texts, templates_named
+
+from atlas.core.commons.export import STAGING_PREFIX, export
+from atlas.core.errors import AtlasError, BadInput
+from atlas.core.files.embed import read_record
+from atlas.core.record.write import RenderInfo
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_png_export_writes_every_file_with_its_record(reference, tmp_path):
         + ["batch.jsonl", "upload.py"])
     batch = [json.loads(line) for line in (out / "batch.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [b["filename"] for b in batch] == [f"Futuristic city ({i}).png" for i in ids]
-    for row, line in zip(rows, batch):
+    for row, line in zip(rows, batch, strict=False):
         assert set(line) >= {"path", "filename", "wikitext", "summary", "provenance"}
         data = (out / line["path"]).read_bytes()
         record = json.loads((out / line["provenance"]).read_text(encoding="utf-8"))
@@ -58,7 +58,7 @@ def test_png_export_writes_every_file_with_its_record(reference, tmp_path):
 
 
 def test_a_changed_record_is_embedded_anew(reference, tmp_path):
-    from atlas.core.tables import Render
+    from atlas.core.catalogue.tables import Render
 
     catalogue, renders = reference
     with catalogue.session() as session:
@@ -83,7 +83,7 @@ def test_other_lineages_are_not_other_versions(catalogue, tmp_path):
 
 @pytest.mark.parametrize("fmt, pil_format", [("jpg", "JPEG"), ("webp", "WEBP")])
 def test_jpg_and_webp_carry_the_record(reference, tmp_path, fmt, pil_format):
-    from atlas.core.metadata.inspect import inspect_file
+    from atlas.core.files.inspect import inspect_file
 
     catalogue, renders = reference
     rows = export(catalogue, [renders[1].id], tmp_path, fmt)
@@ -100,8 +100,8 @@ def test_jpg_and_webp_carry_the_record(reference, tmp_path, fmt, pil_format):
 
 
 def test_signed_home_signs_jpeg_exports(reference, tmp_path):
-    from atlas.core import keys
-    from atlas.core.metadata.inspect import inspect_file
+    from atlas.core.files.inspect import inspect_file
+    from atlas.core.trust import keys
 
     catalogue, renders = reference
     keys.create_identity(catalogue.home.keys)
@@ -169,14 +169,15 @@ def test_upload_script_compiles_and_reads_the_batch(reference, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         f"would upload Futuristic city ({i}).png as File:Futuristic city ({i}).png "
-        f"(AI-generated image with stable-diffusion-v1-4, {w}, uploaded from atlas (render {i}) with its full provenance)"
+        f"(AI-generated image with stable-diffusion-v1-4, {w}, "
+        f"uploaded from atlas (render {i}) with its full provenance)"
         for i, w in ((renders[0].id, "768x512"), (renders[-1].id, "8192x4096"))]
     source = (tmp_path / "upload.py").read_text()
     assert "FilePage" in source and ".upload(" in source and "text=text" in source
 
 
 def test_cli_export_by_ids_and_by_query(reference, cli, tmp_path):
-    catalogue, renders = reference
+    _catalogue, renders = reference
     r = cli("export", renders[0].id, renders[-1].id, "--to", tmp_path / "ids", "--format", "webp",
             "--name", "{title} {width}x{height}", "--category", "Cityscapes", "--description", "de=Eine Stadt",
             "--json")
@@ -215,7 +216,7 @@ def test_cli_bad_input_exits_2_and_writes_nothing(reference, cli, tmp_path, args
 def test_core_export_modules_import_no_heavy_library():
     from test_layering import heavy_modules_after
 
-    assert heavy_modules_after("import atlas.core.export, atlas.core.commons, atlas.cli.export_cmd") == []
+    assert heavy_modules_after("import atlas.core.commons.export, atlas.core.commons.page, atlas.cli.export_cmd") == []
 
 
 def test_config_drives_author_and_categories(reference, home, tmp_path):
@@ -254,7 +255,7 @@ def test_installed_wheel_finds_the_commons_templates(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("atlas-*.whl")
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", tmp_path / "site",
                     wheel], check=True, capture_output=True)
-    probe = ("from atlas.core.resources import data_dir\nimport atlas.core.commons as c\n"
+    probe = ("from atlas.core.resources import data_dir\nimport atlas.core.commons.page as c\n"
              "env = c.environment(None)\nprint(data_dir('templates'))\n"
              "print(sorted(env.list_templates()))\nprint((data_dir('templates') / 'export' / 'upload.py').is_file())")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True,
@@ -266,9 +267,9 @@ def test_installed_wheel_finds_the_commons_templates(tmp_path):
 
 def test_an_imported_jpeg_exports_to_png_and_webp(catalogue, tmp_path):
     """A render stored as a CMYK JPEG (as an import keeps it) is decoded and encoded with its record."""
-    from atlas.core.metadata.inspect import inspect_file
-    from atlas.core.store import sha256_bytes
-    from atlas.core.tables import Pass, Render
+    from atlas.core.catalogue.store import sha256_bytes
+    from atlas.core.catalogue.tables import Pass, Render
+    from atlas.core.files.inspect import inspect_file
 
     buffer, size = io.BytesIO(), (40, 24)
     Image.new("CMYK", size, (10, 200, 30, 5)).save(buffer, format="JPEG")

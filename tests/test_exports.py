@@ -5,15 +5,15 @@ import shutil
 import subprocess
 
 import pytest
-
-from atlas.core.errors import BadInput
-from atlas.core.metadata import embed, png, xmp
-from atlas.core.metadata.exports import encode_export
-from atlas.core.metadata.inspect import inspect_file
-from atlas.core.record import build
-from atlas.core.tables import Render
 from metadata_support import stored, txt2img
 from png_support import idat_bytes
+
+from atlas.core.catalogue.tables import Render
+from atlas.core.errors import BadInput
+from atlas.core.files import embed, png, xmp
+from atlas.core.files.encode import encode_export
+from atlas.core.files.inspect import inspect_file
+from atlas.core.record.build import build
 
 
 def exiftool(path) -> dict:
@@ -90,8 +90,8 @@ def test_jpeg_export_of_an_image_with_alpha_and_an_unknown_format(rendered):
 
 @pytest.mark.parametrize("fmt", ["jpeg", "webp"])
 def test_signed_exports_carry_the_render_as_parent(demo_catalogue, fmt, tmp_path):
-    from atlas.core import keys
-    from atlas.core.metadata import credentials
+    from atlas.core.files import credentials
+    from atlas.core.trust import keys
 
     keys.create_identity(demo_catalogue.home.keys)
     render = txt2img(demo_catalogue)

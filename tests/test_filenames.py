@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from atlas.core import filenames
+from atlas.core.commons import filenames
 from atlas.core.errors import BadInput
 
 FORBIDDEN = set("#<>[]|{}/:\\")

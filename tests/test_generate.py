@@ -2,17 +2,18 @@
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from sqlmodel import select
 
+from atlas.core.catalogue.tables import Pass, Render
 from atlas.core.errors import BadInput
-from atlas.core.metadata import png
-from atlas.core.metadata.embed import PARAMETERS_KEY, read_record
-from atlas.core.renders import RenderInfo
-from atlas.core.tables import Pass, Render
+from atlas.core.files import png
+from atlas.core.files.embed import PARAMETERS_KEY, read_record
+from atlas.core.record.write import RenderInfo
 from atlas.engine.generate import Txt2ImgRequest, generate
 
 
@@ -61,7 +62,8 @@ def test_show_json_holds_the_whole_record(demo_catalogue, cli):
     shown = result.json()
     step = shown["record"]["lineage"][0]
     assert (step["prompt"], step["negative_prompt"]) == ("a lighthouse at dusk, oil painting", "blurry")
-    assert (step["seed"], step["steps"], step["steps_run"], step["sampler"], step["cfg"]) == (1234, 3, 3, "Euler a", 7.0)
+    facts = (step["seed"], step["steps"], step["steps_run"], step["sampler"], step["cfg"])
+    assert facts == (1234, 3, 3, "Euler a", 7.0)
     assert (step["width"], step["height"]) == (96, 64)
     model = step["model"]
     assert model["name"] == "atlas-demo-tiny-sd" and model["demo"] is True
@@ -73,7 +75,7 @@ def test_show_json_holds_the_whole_record(demo_catalogue, cli):
     assert step["device"].startswith("cpu")
     assert step["started"] <= step["ended"]
     # The file on disk carries the same record the catalogue gives.
-    assert read_record(open(shown["path"], "rb").read()) == shown["record"]
+    assert read_record(Path(shown["path"]).read_bytes()) == shown["record"]
 
 
 def test_random_seed_is_resolved_and_recorded(demo_catalogue):
@@ -101,7 +103,7 @@ def test_parameters_chunk_reads_back_in_sd_parsers(demo_catalogue):
 
 
 def render_model_hash(catalogue) -> str:
-    from atlas.core.models import DEMO_MODEL_NAME, get
+    from atlas.core.record.models import DEMO_MODEL_NAME, get
 
     with catalogue.session() as session:
         return get(session, DEMO_MODEL_NAME).short_hash
@@ -170,7 +172,7 @@ def test_a_pass_that_breaks_midway_leaves_no_file_and_is_recorded(demo_catalogue
 
 def test_failure_while_storing_removes_the_new_file(demo_catalogue, monkeypatch):
     """If the commit fails after the file was stored, the file goes too (no orphan)."""
-    from atlas.core import tags
+    from atlas.core.record import tags
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -190,7 +192,7 @@ def test_embedded_record_is_valid_against_the_schema(demo_catalogue):
     record["lineage"][0]["kind"] = "teleport"
     assert problems("provenance", record)
     with pytest.raises(BadInput):
-        from atlas.core.record import validate
+        from atlas.core.record.build import validate
 
         validate(record)
 
@@ -200,7 +202,7 @@ def test_generate_and_show_on_postgresql(pg_home, demo_model_dir, cli):
     import shutil
 
     from atlas.core.catalogue import Catalogue
-    from atlas.core.models import DEMO_MODEL_NAME
+    from atlas.core.record.models import DEMO_MODEL_NAME
 
     catalogue = Catalogue.open(pg_home)
     assert catalogue.engine.dialect.name == "postgresql"

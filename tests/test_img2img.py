@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from atlas.core.renders import RenderInfo
-from atlas.core.store import sha256_file
+from atlas.core.catalogue.store import sha256_file
+from atlas.core.record.write import RenderInfo
 from atlas.engine.generate import Txt2ImgRequest, generate
 from atlas.engine.passes import Img2ImgRequest, img2img
 
@@ -23,7 +23,7 @@ def test_a1111_step_rule_is_followed_and_recorded(demo_catalogue, source, steps,
     calls = []
     render = img2img(demo_catalogue, source.id, Img2ImgRequest(steps=steps, denoise=denoise, seed=1),
                      RenderInfo(), progress=lambda done, total: calls.append((done, total)))
-    from atlas.core.record import producing_pass
+    from atlas.core.record.build import producing_pass
 
     with demo_catalogue.session() as session:
         step = producing_pass(session, render.id)
@@ -35,7 +35,7 @@ def test_a1111_step_rule_is_followed_and_recorded(demo_catalogue, source, steps,
 def test_other_samplers_run_a1111_step_counts(demo_catalogue, source, sampler):
     render = img2img(demo_catalogue, source.id, Img2ImgRequest(steps=6, denoise=0.5, seed=2, sampler=sampler),
                      RenderInfo())
-    from atlas.core.record import producing_pass
+    from atlas.core.record.build import producing_pass
 
     with demo_catalogue.session() as session:
         step = producing_pass(session, render.id)
@@ -46,8 +46,8 @@ def test_settings_default_to_the_input_lineage_and_seeds_repeat(demo_catalogue, 
     first = img2img(demo_catalogue, source.id, Img2ImgRequest(steps=4, denoise=0.6, seed=5), RenderInfo())
     second = img2img(demo_catalogue, first.id, Img2ImgRequest(steps=4, denoise=0.6, seed=5, cfg=9.0),
                      RenderInfo())
-    from atlas.core.record import lineage
-    from atlas.core.tables import Render
+    from atlas.core.catalogue.tables import Render
+    from atlas.core.record.build import lineage
 
     with demo_catalogue.session() as session:
         chain = lineage(session, session.get(Render, second.id))
@@ -79,7 +79,7 @@ def test_img2img_command_imports_a_file_first_and_leaves_it_alone(demo_catalogue
 def test_img2img_command_bad_input_exits_2_and_records_nothing(demo_catalogue, cli, source, tmp_path):
     from sqlmodel import select
 
-    from atlas.core.tables import Pass, Render
+    from atlas.core.catalogue.tables import Pass, Render
 
     with demo_catalogue.session() as session:
         before = len(session.exec(select(Pass)).all())

@@ -5,15 +5,15 @@ import json
 import shutil
 
 import pytest
+from conftest import FIXTURES
 from PIL import Image, PngImagePlugin
 from sqlmodel import select
 
-from atlas.core import search
 from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue.tables import Pass, Render
 from atlas.core.errors import BadInput
-from atlas.core.importing import import_file, import_paths
-from atlas.core.tables import Pass, Render
-from conftest import FIXTURES
+from atlas.core.importers.batch import import_file, import_paths
+from atlas.core.search import sql as search
 
 PARSERS = FIXTURES / "parsers"
 LANDSCAPE_NEG = "(hands), text, error, cropped"
@@ -280,7 +280,7 @@ def test_cli_import_report_and_exit_codes(cli, home, sources):
 @pytest.mark.slow
 def test_an_atlas_file_imports_with_its_own_record(demo_catalogue, tmp_path):
     """A file atlas wrote (in another catalogue) keeps its whole record as raw metadata."""
-    from atlas.core.renders import RenderInfo
+    from atlas.core.record.write import RenderInfo
     from atlas.engine.generate import Txt2ImgRequest, generate
 
     made = generate(demo_catalogue, Txt2ImgRequest(prompt="a lighthouse at dusk", negative_prompt="fog", steps=2,

@@ -4,10 +4,10 @@ import io
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from metadata_support import sd_parsers_fixtures
 from PIL import Image
 
-from atlas.core.metadata import infotext, png
-from metadata_support import sd_parsers_fixtures
+from atlas.core.files import infotext, png
 
 FIXTURES = sd_parsers_fixtures()
 

@@ -4,12 +4,12 @@ import struct
 import zlib
 
 import pytest
-from sqlmodel import select
-
-from atlas.core.metadata import png
-from atlas.core.tables import Pass
 from metadata_support import derived, sd_parsers_fixtures, stored, txt2img
 from png_support import chunk, small_png
+from sqlmodel import select
+
+from atlas.core.catalogue.tables import Pass
+from atlas.core.files import png
 
 FIXTURES = sd_parsers_fixtures()
 

@@ -32,7 +32,7 @@ def test_core_module_imports_no_heavy_library(module):
 
 
 def test_show_and_list_do_not_import_torch(demo_catalogue, home):
-    from atlas.core.renders import RenderInfo
+    from atlas.core.record.write import RenderInfo
     from atlas.engine.generate import Txt2ImgRequest, generate
 
     generate(demo_catalogue, Txt2ImgRequest("a lighthouse", steps=2, width=64, height=64, seed=3), RenderInfo())

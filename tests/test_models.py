@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from atlas.core import models
 from atlas.core.errors import BadInput
+from atlas.core.record import models
 
 
 def test_demo_model_is_registered_with_its_hash_and_licence(demo_catalogue, demo_model_dir):
@@ -69,10 +69,9 @@ def test_model_add_rejects_bad_sources(catalogue, cli, tmp_path, setup, message)
 
 
 def test_duplicate_model_name_is_refused(demo_catalogue):
-    with demo_catalogue.session() as session:
-        with pytest.raises(BadInput, match="already registered"):
-            models.register(session, str(demo_catalogue.home.models / models.DEMO_MODEL_NAME),
-                            models.DEMO_MODEL_NAME, "CC0-1.0")
+    with demo_catalogue.session() as session, pytest.raises(BadInput, match="already registered"):
+        models.register(session, str(demo_catalogue.home.models / models.DEMO_MODEL_NAME),
+                        models.DEMO_MODEL_NAME, "CC0-1.0")
 
 
 def test_real_checkpoint_becomes_the_default_model(demo_catalogue, demo_model_dir, tmp_path):

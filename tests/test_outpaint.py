@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from atlas.core.record import build
-from atlas.core.renders import RenderInfo
-from atlas.core.tables import Render
+from atlas.core.catalogue.tables import Render
+from atlas.core.record.build import build
+from atlas.core.record.write import RenderInfo
 from atlas.engine import outpaint as mk2
 from atlas.engine.generate import Txt2ImgRequest, generate
 from atlas.engine.passes import OutpaintRequest, outpaint

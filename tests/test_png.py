@@ -3,17 +3,16 @@
 import struct
 import tracemalloc
 import zlib
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from metadata_support import sd_parsers_fixtures
 from PIL import Image
+from png_support import chunk, idat_bytes, idat_file_bytes, small_png, stored_png, zero_rows_png
 
 from atlas.core.errors import BadInput
-from atlas.core.metadata import png
-from metadata_support import sd_parsers_fixtures
-from png_support import chunk, idat_bytes, idat_file_bytes, small_png, stored_png, zero_rows_png
+from atlas.core.files import png
 
 ENTRIES = [png.text_chunk("parameters", "a cat\nSteps: 2, Seed: 1, CFG scale: 7"),
            png.text_chunk("title", "猫 🐱"), png.itxt_chunk("XML:com.adobe.xmp", "<x:xmpmeta/>")]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from atlas.core import procedure
+from atlas.core.commons import procedure
 
 
 def step(kind, **extra):
@@ -35,7 +35,8 @@ def test_equal_passes_group_and_sides_are_counted_in_order():
 
 def test_a_pass_with_different_settings_is_told_on_its_own():
     lineage = ([step("txt2img")] + [outpaint("left") for _ in range(3)] + [outpaint("left", mask_blur=4)]
-               + [outpaint("right") for _ in range(2)] + [step("outpaint", denoise=0.5, settings=outpaint("up")["settings"])])
+               + [outpaint("right") for _ in range(2)]
+               + [step("outpaint", denoise=0.5, settings=outpaint("up")["settings"])])
     groups = procedure.groups(lineage)
     assert [(g.kind, g.count) for g in groups] == [("txt2img", 1), ("outpaint", 3), ("outpaint", 1),
                                                    ("outpaint", 2), ("outpaint", 1)]
@@ -43,8 +44,9 @@ def test_a_pass_with_different_settings_is_told_on_its_own():
 
 
 def test_two_txt2img_are_never_merged_and_upscale_overlaps_are_listed_in_order():
-    up = lambda overlap: step("upscale", settings={"script": "SD upscale", "upscaler": "X", "scale": 2, "tile": 512,
-                                                   "overlap": overlap, "tiles": overlap, "tile_seeds": [overlap]})
+    def up(overlap):
+        return step("upscale", settings={"script": "SD upscale", "upscaler": "X", "scale": 2, "tile": 512,
+                                                       "overlap": overlap, "tiles": overlap, "tile_seeds": [overlap]})
     groups = procedure.groups([step("txt2img"), step("txt2img")])
     assert [g.count for g in groups] == [1, 1]
     groups = procedure.groups([step("txt2img"), up(128), up(256), up(64)])

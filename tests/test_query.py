@@ -1,14 +1,26 @@
 """The query language, string in and query objects out (no database), in the style of beets' tests."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from atlas.core.errors import BadInput
-from atlas.core.query import (And, FullText, Match, Not, Or, Query, QuerySyntaxError, Range, Size, Sort,
-                              parse, tokenize)
+from atlas.core.search.parse import (
+    And,
+    FullText,
+    Match,
+    Not,
+    Or,
+    Query,
+    QuerySyntaxError,
+    Range,
+    Size,
+    Sort,
+    parse,
+    tokenize,
+)
 
-UTC = timezone.utc
+UTC = UTC
 NEWEST = (Sort("created", True),)
 
 

@@ -1,14 +1,15 @@
 """Recipes: shipped recipes, size chains computed without running, refusal with JSON paths."""
 
 import copy
+import itertools
 import json
 
 import pytest
 import yaml
 
-from atlas.core import recipes
+from atlas.core.catalogue.tables import Pass, Run
 from atlas.core.errors import BadInput
-from atlas.core.tables import Pass, Run
+from atlas.core.record import recipes
 
 
 def test_reference_recipe_chain_matches_the_commons_page():
@@ -20,7 +21,7 @@ def test_reference_recipe_chain_matches_the_commons_page():
     assert outputs[0] == (768, 512)
     assert outputs[14] == (2048, 1024)
     assert outputs[15:] == [(4096, 2048), (8192, 4096)]
-    for (previous_in, previous_out), (this_in, _) in zip(chain, chain[1:]):
+    for (_previous_in, previous_out), (this_in, _) in itertools.pairwise(chain):
         assert this_in == previous_out  # each pass starts from the previous pass's output
     specs = recipes.expand(recipe.document)
     sides = [s.settings["side"] for s in specs[1:15]]
@@ -107,12 +108,13 @@ def test_overrides_replace_model_seed_and_every_upscaler():
 def test_loading_and_refusing_recipes_needs_no_torch(tmp_path):
     from test_layering import heavy_modules_after
 
-    code = ("from atlas.core import recipes, sources\n"
+    code = ("from atlas.core.record import recipes\nfrom atlas.core.importers import sources\n"
             "recipes.sizes(recipes.load('futuristic-city').document)\n")
     assert heavy_modules_after(code) == []
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**base(), "txt2img": {"width": 100, "height": 64}}))
-    code = (f"from atlas.cli.main import main\nassert main(['--home', {str(tmp_path / 'h')!r}, 'run', {str(bad)!r}]) == 2\n")
+    code = ("from atlas.cli.main import main\n"
+            f"assert main(['--home', {str(tmp_path / 'h')!r}, 'run', {str(bad)!r}]) == 2\n")
     assert heavy_modules_after(code) == []
 
 

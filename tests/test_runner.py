@@ -1,6 +1,7 @@
 """Recipes run as Runs: the demo recipe end to end, progress, failures that keep finished passes,
 and resuming after SIGKILL to the same pixels as an uninterrupted run."""
 
+import itertools
 import os
 import signal
 import subprocess
@@ -13,9 +14,9 @@ import yaml
 from PIL import Image
 from sqlmodel import select
 
-from atlas.core import recipes
+from atlas.core.catalogue.tables import Pass, Render, Run
 from atlas.core.errors import BadInput
-from atlas.core.tables import Pass, Render, Run
+from atlas.core.record import recipes
 from atlas.engine import runner
 
 TINY = {
@@ -74,7 +75,7 @@ def test_demo_recipe_runs_end_to_end_with_a_chained_lineage(demo_catalogue, cli)
     assert facts["run"]["status"] == "completed" and facts["run"]["seed"] == 5
     lineage = facts["render"]["record"]["lineage"]
     assert [p["kind"] for p in lineage] == ["txt2img"] + ["outpaint"] * 14 + ["upscale"] * 2
-    for before, after in zip(lineage, lineage[1:]):
+    for before, after in itertools.pairwise(lineage):
         assert after["input"]["width"] == before["output"]["width"]
         assert after["input"]["height"] == before["output"]["height"]
     expected = [out for _, out in recipes.sizes(recipes.load("demo").document)]
@@ -190,7 +191,7 @@ def test_sigkill_in_the_middle_of_a_pass_then_resume_matches_an_uninterrupted_ru
 
 def test_resume_clears_what_a_kill_between_file_write_and_commit_leaves(demo_catalogue):
     """The narrowest window of a SIGKILL: the output file is in the store, its rows never committed."""
-    from atlas.core.renders import begin_pass
+    from atlas.core.record.write import begin_pass
 
     short = {**TINY, "passes": TINY["passes"][:1]}
     with pytest.raises(KeyboardInterrupt):

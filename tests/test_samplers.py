@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from atlas.core.errors import BadInput
-from atlas.core.samplers import SAMPLERS, canonical
+from atlas.core.record.samplers import SAMPLERS, canonical
 
 
 def kdiffusion_sigmas(alphas_cumprod: np.ndarray, n: int) -> np.ndarray:

@@ -1,17 +1,17 @@
 """Search on a real database, SQLite and PostgreSQL: every field and operator, and injection attempts."""
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from atlas.core import search
 from atlas.core.catalogue import Catalogue
-from atlas.core.home import Home
-from atlas.core.query import QuerySyntaxError
-from atlas.core.tables import Model, Pass, Render, Tag
+from atlas.core.catalogue.home import Home
+from atlas.core.catalogue.tables import Model, Pass, Render, Tag
+from atlas.core.search import sql as search
+from atlas.core.search.parse import QuerySyntaxError
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def add_render(session, key, *, width, height, created, passes, author=None, licence=None, tool="atlas",
@@ -374,7 +374,7 @@ def test_postgresql_schema_matches_the_tables_and_keeps_64_bit_seeds(pg_home):
     """`alembic check` on PostgreSQL too (where int4 vs bigint matters), and a seed past 2**32 round-trips."""
     from alembic import command
 
-    from atlas.core.db import alembic_config
+    from atlas.core.catalogue.database import alembic_config
 
     catalogue = Catalogue.open(pg_home)
     try:
@@ -417,7 +417,7 @@ def test_migration_0002_down_and_up_keeps_rows_and_reindexes(request, home, back
     """Down to 0001 and up again with rows in place (foreign keys on): rows survive, full text works again."""
     from alembic import command
 
-    from atlas.core.db import alembic_config
+    from atlas.core.catalogue.database import alembic_config
 
     if backend == "postgresql":
         request.getfixturevalue("pg_home")

@@ -1,13 +1,12 @@
 """A single-file (original LDM layout) checkpoint loads through from_single_file like a folder does."""
 
+import ldm_checkpoint
 import numpy as np
 from PIL import Image
 
-import ldm_checkpoint
-
 
 def _pixels(catalogue, render_id):
-    from atlas.core.record import get_render
+    from atlas.core.record.build import get_render
 
     with catalogue.session() as session:
         render = get_render(session, render_id)
@@ -54,5 +53,5 @@ def test_single_file_without_config_is_refused(demo_catalogue, demo_model_dir, c
     with demo_catalogue.session() as session:
         from sqlmodel import select
 
-        from atlas.core.tables import Render
+        from atlas.core.catalogue.tables import Render
         assert session.exec(select(Render)).all() == []

@@ -4,9 +4,8 @@ import sqlite3
 
 import pytest
 import tui_catalogue
-from textual.widgets import Tree
 
-from atlas.core import browse
+from atlas.core.actions import browse
 from atlas.tui.app import AtlasApp
 from atlas.tui.screens.detail import DetailScreen
 from atlas.tui.screens.dialogs import AskDialog, TextDialog
@@ -136,7 +135,7 @@ async def test_history_walks_back_with_up_and_down(fixed):
 
 
 async def test_sorting_by_a_column(fixed):
-    catalogue, ids = fixed
+    catalogue, _ids = fixed
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -291,7 +290,7 @@ async def test_export_into_a_file_is_refused_in_place(fixed, tmp_path):
 
 
 async def test_copy_parameters_shows_the_a1111_text(fixed):
-    catalogue, ids = fixed
+    catalogue, _ids = fixed
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -380,12 +379,12 @@ async def test_locked_database_is_a_notification(fixed):
     finally:
         blocker.rollback()
         blocker.close()
-    with catalogue.session() as session:
+    with catalogue.session():
         assert browse.detail(catalogue, ids["chain"][-1])["tags"] == []
 
 
 async def test_wikitext_shows_the_commons_page(fixed):
-    catalogue, ids = fixed
+    catalogue, _ids = fixed
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -399,7 +398,7 @@ async def test_wikitext_shows_the_commons_page(fixed):
 
 
 async def test_rerun_refuses_a_multi_pass_render(fixed):
-    catalogue, ids = fixed
+    catalogue, _ids = fixed
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -424,7 +423,7 @@ class JobRecordingApp(AtlasApp):
 
 @pytest.mark.slow
 async def test_rerun_makes_a_new_render_in_a_worker(demo_catalogue):
-    from atlas.core.renders import RenderInfo
+    from atlas.core.record.write import RenderInfo
     from atlas.engine.generate import Txt2ImgRequest, generate
 
     catalogue = demo_catalogue
@@ -460,7 +459,7 @@ TINY_RECIPE = {
 async def test_rerun_of_a_run_s_final_render_runs_its_recipe_again(demo_catalogue):
     from sqlmodel import select
 
-    from atlas.core.tables import Run
+    from atlas.core.catalogue.tables import Run
     from atlas.engine.runner import run_recipe
 
     catalogue = demo_catalogue
@@ -484,7 +483,7 @@ async def test_rerun_of_a_run_s_final_render_runs_its_recipe_again(demo_catalogu
 
 
 async def test_c2pa_state_of_a_signed_render_is_checked(catalogue):
-    from atlas.core.keys import create_identity
+    from atlas.core.trust.keys import create_identity
 
     create_identity(catalogue.home.keys, owner="Ada Lovelace")
     ids = tui_catalogue.build(catalogue, frozen=False)  # finish_pass signs every file now

@@ -42,7 +42,7 @@ def test_main_screen_with_a_query_error(snap_compare, snapshot_app):
 
 
 def test_detail_screen(snap_compare, snapshot_app):
-    app, ids = snapshot_app
+    app, _ids = snapshot_app
 
     async def open_detail(pilot):
         await settle(pilot)

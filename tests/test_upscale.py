@@ -1,15 +1,17 @@
 """SD upscale: tile grid and blending, the demo SwinIR through spandrel, a real pass on the demo model."""
 
+import itertools
 import shutil
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from atlas.core.record import build, producing_pass
-from atlas.core.renders import RenderInfo
-from atlas.core.tables import Model, Render
+from atlas.core.catalogue.tables import Model, Render
+from atlas.core.record.build import build, producing_pass
+from atlas.core.record.write import RenderInfo
 from atlas.engine import tiles, upscalers
 from atlas.engine.generate import Txt2ImgRequest, generate
 from atlas.engine.passes import UpscaleRequest, upscale
@@ -25,11 +27,11 @@ def test_tile_grid_covers_the_image_exactly(width, height, tile, overlap_share):
     for r, row in enumerate(rows):
         assert [t.row for t in row] == [r] * len(row) and len({t.y for t in row}) == 1
         for t in row:
-            assert 0 <= t.x and t.x + t.width <= width and 0 <= t.y and t.y + t.height <= height
+            assert t.x >= 0 and t.x + t.width <= width and t.y >= 0 and t.y + t.height <= height
             covered[t.y:t.y + t.height, t.x:t.x + t.width] += 1
         xs = [t.x for t in row]
         assert xs[0] == 0 and xs[-1] + row[-1].width == width
-        for a, b in zip(row, row[1:]):
+        for a, b in itertools.pairwise(row):
             assert a.x + a.width - b.x >= min(overlap, a.width - 1) and b.x > a.x  # spread, overlapping
     assert covered.min() >= 1
     assert [t.index for row in rows for t in row] == list(range(sum(len(r) for r in rows)))

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atlas.core.errors import BadInput
-from atlas.core.metadata import xmp
+from atlas.core.files import xmp
 
 
 def record(title, description, author, prompt="a cat") -> dict:

@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 
 from atlas.core.catalogue import Catalogue
-from atlas.core.renders import RenderInfo, begin_pass, finish_pass
-from atlas.core.tables import Model, Pass
+from atlas.core.catalogue.tables import Model, Pass
+from atlas.core.record.write import RenderInfo, begin_pass, finish_pass
 
 SOFTWARE = {"atlas": "0.1.0"}
 CITY = ("highly detailed, high quality, digital painting of a futuristic city with high tech machines "

@@ -31,11 +31,11 @@ def export(ctx, render_ids, query, to_dir, fmt, name_template, categories, descr
         if not sep or not text.strip():
             raise BadInput(f"--description {entry!r}: write it as LANG=TEXT, e.g. de='Eine Stadt'")
         languages[lang.strip()] = text
-    from atlas.core.export import export as run_export
+    from atlas.core.commons.export import export as run_export
 
     catalogue = open_catalogue(ctx)
     if query:
-        from atlas.core.search import count, search
+        from atlas.core.search.sql import count, search
 
         with catalogue.session() as session:
             total = count(session, query)

@@ -4,7 +4,7 @@ from atlas.cli.common import echo_json, json_option, open_catalogue
 
 
 def render_info(catalogue, title, author, licence, description=None, tags=()):
-    from atlas.core.renders import RenderInfo
+    from atlas.core.record.write import RenderInfo
 
     config = catalogue.home.config()
     author = author or config.get("author", {}).get("name")
@@ -14,7 +14,7 @@ def render_info(catalogue, title, author, licence, description=None, tags=()):
 
 def check_licence(catalogue, licence_id):
     """Fail on an unknown licence before any model loads."""
-    from atlas.core import licences
+    from atlas.core.catalogue import licences
 
     with catalogue.session() as session:
         return licences.get(session, licence_id).id
@@ -49,7 +49,7 @@ def generate(ctx, prompt, negative, steps, sampler, cfg, size, seed, model_name,
     info = render_info(catalogue, title, author, licence, tags=tags)
     info.licence_id = check_licence(catalogue, info.licence_id)
     if model_name:
-        from atlas.core import models
+        from atlas.core.record import models
 
         with catalogue.session() as session:
             models.get(session, model_name, kind="checkpoint")
@@ -66,7 +66,7 @@ def run_generate(catalogue, request, info, as_json):
 
 
 def print_render(catalogue, render_id, as_json):
-    from atlas.core.record import describe, get_render
+    from atlas.core.record.build import describe, get_render
 
     with catalogue.session() as session:
         render = get_render(session, render_id)

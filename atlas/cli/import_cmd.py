@@ -21,7 +21,7 @@ def import_command(ctx, paths, recursive, mode, workers, as_json):
     could not be read.
     """
     from atlas.cli.progress import count_progress
-    from atlas.core.importing import find_files, import_paths
+    from atlas.core.importers.batch import find_files, import_paths
 
     find_files(paths, recursive)  # missing paths: exit 2 before the catalogue is touched
     catalogue = open_catalogue(ctx)

@@ -9,7 +9,7 @@ from atlas.cli.common import echo_json, json_option, open_catalogue
 def init(ctx, as_json):
     """Create the atlas home and its catalogue (every command also does this on first use)."""
     catalogue = open_catalogue(ctx)
-    from atlas.core.licences import sync_builtin
+    from atlas.core.catalogue.licences import sync_builtin
 
     with catalogue.session() as session:
         sync_builtin(session)

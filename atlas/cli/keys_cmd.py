@@ -9,7 +9,7 @@ def keys():
 
 
 def _home(ctx):
-    from atlas.core.home import Home
+    from atlas.core.catalogue.home import Home
 
     home = Home.resolve(ctx.find_root().obj.get("home"))
     home.create()
@@ -23,7 +23,7 @@ def _home(ctx):
 @click.pass_context
 def init(ctx, owner, force, as_json):
     """Create a local signing identity: an ES256 CA and a signer certificate it issues."""
-    from atlas.core.keys import create_identity
+    from atlas.core.trust.keys import create_identity
 
     home = _home(ctx)
     owner = owner or home.config().get("author", {}).get("name") or "atlas user"
@@ -44,7 +44,7 @@ def show(ctx, as_json):
     """Show which identity signs renders and which CA is trusted when verifying."""
     from cryptography import x509
 
-    from atlas.core.keys import identity, signing_identity, trust_anchor
+    from atlas.core.trust.keys import identity, signing_identity, trust_anchor
 
     home = _home(ctx)
     found = identity(home)

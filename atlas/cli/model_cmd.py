@@ -19,7 +19,7 @@ def model():
 @click.pass_context
 def add(ctx, source, name, licence_id, kind, pipeline_config, as_json):
     """Register SOURCE: a diffusers folder, a .safetensors/.ckpt file, an upscaler .pth, or a hub id."""
-    from atlas.core import hub, models
+    from atlas.core.record import hub, models
 
     catalogue = open_catalogue(ctx)
     with catalogue.session() as session:
@@ -47,7 +47,7 @@ def list_models(ctx, as_json):
     """List registered models. The demo model appears once it has been used."""
     from sqlmodel import select
 
-    from atlas.core.tables import Model
+    from atlas.core.catalogue.tables import Model
 
     catalogue = open_catalogue(ctx)
     with catalogue.session() as session:

@@ -52,7 +52,7 @@ def check_file_size(source: str) -> None:
 def run_one(ctx, kind: str, source: str, request, licence, author, title, tags, as_json):
     """Check everything cheap first, then resolve SRC (importing a file), then run the pass."""
     from atlas.cli.progress import step_progress
-    from atlas.core import sources
+    from atlas.core.importers import sources
     from atlas.engine import passes
 
     request.checked()
@@ -60,7 +60,7 @@ def run_one(ctx, kind: str, source: str, request, licence, author, title, tags, 
     info = render_info(catalogue, title, author, licence, tags=tags)
     info.licence_id = check_licence(catalogue, info.licence_id)
     if request.model:
-        from atlas.core import models
+        from atlas.core.record import models
 
         with catalogue.session() as session:
             models.get(session, request.model, kind="checkpoint")

@@ -16,8 +16,14 @@ def run_progress():
 
     When stderr is not a terminal, one plain line per pass instead (logs and scripts read it)."""
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from atlas.engine.runner import RunProgress
 
@@ -48,7 +54,7 @@ def run_progress():
 
 
 def print_run(catalogue, run, as_json, started):
-    from atlas.core.record import describe, get_render
+    from atlas.core.record.build import describe, get_render
 
     elapsed = round(time.monotonic() - started, 3)
     facts = {"run": {"id": run.id, "recipe_name": run.recipe_name, "status": run.status,
@@ -76,7 +82,7 @@ def print_run(catalogue, run, as_json, started):
 @click.pass_context
 def run(ctx, recipe, resume_id, model_name, seed, upscaler, licence, author, title, as_json):
     """Run RECIPE (a YAML/JSON file or a shipped recipe: demo, futuristic-city) as one recorded run."""
-    from atlas.core import recipes
+    from atlas.core.record import recipes
 
     if (recipe is None) == (resume_id is None):
         raise click.UsageError("give a RECIPE or --resume RUN_ID (not both)")
@@ -108,7 +114,7 @@ def run(ctx, recipe, resume_id, model_name, seed, upscaler, licence, author, tit
 @click.pass_context
 def demo(ctx, seed, as_json):
     """Run the shipped `demo` recipe end to end on the embedded demo model and show the result."""
-    from atlas.core import recipes
+    from atlas.core.record import recipes
     from atlas.core.settings import check_seed
     from atlas.engine import runner
 

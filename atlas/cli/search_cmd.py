@@ -27,8 +27,8 @@ def search(ctx, query, limit, offset, as_json, paths, only_count):
     Fields: prompt negative seed steps sampler cfg width height size model model-hash licence
     model-licence denoise kind created author tag run tool
     """
-    from atlas.core import search as core_search
-    from atlas.core.query import parse
+    from atlas.core.search import sql as core_search
+    from atlas.core.search.parse import parse
 
     text = " ".join(query)
     parsed = parse(text)  # syntax errors before the catalogue is opened: exit 2, nothing touched

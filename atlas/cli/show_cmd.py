@@ -12,8 +12,8 @@ def show(ctx, render_id, as_json, wikitext):
     """Show a render: its file, licence, and whole lineage with models and licences."""
     catalogue = open_catalogue(ctx)
     if wikitext:
-        from atlas.core.commons import page
-        from atlas.core.record import get_render
+        from atlas.core.commons.page import page
+        from atlas.core.record.build import get_render
 
         with catalogue.session() as session:
             render = get_render(session, render_id)
@@ -24,7 +24,7 @@ def show(ctx, render_id, as_json, wikitext):
             click.echo(text, nl=False)
         return
     if as_json:
-        from atlas.core.record import describe, get_render
+        from atlas.core.record.build import describe, get_render
 
         with catalogue.session() as session:
             echo_json(describe(session, get_render(session, render_id), catalogue.store.root))
@@ -45,7 +45,7 @@ def pass_summary(step: dict) -> str:
 def show_render(catalogue, render_id) -> None:
     from rich.table import Table
 
-    from atlas.core.record import describe, get_render
+    from atlas.core.record.build import describe, get_render
 
     with catalogue.session() as session:
         facts = describe(session, get_render(session, render_id), catalogue.store.root)
@@ -90,7 +90,7 @@ def list_renders(ctx, limit, as_json):
     """List the newest renders."""
     from sqlmodel import select
 
-    from atlas.core.tables import Pass, Render
+    from atlas.core.catalogue.tables import Pass, Render
 
     catalogue = open_catalogue(ctx)
     with catalogue.session() as session:

@@ -14,9 +14,9 @@ def tag(ctx, items, as_json):
     """Tag renders: atlas tag 12 15 +best +commons -wip  (no +/-: list the tags)."""
     from sqlmodel import select
 
-    from atlas.core.record import get_render
-    from atlas.core.tables import Tag
-    from atlas.core.tags import check_tag, set_tags
+    from atlas.core.catalogue.tables import Tag
+    from atlas.core.record.build import get_render
+    from atlas.core.record.tags import check_tag, set_tags
 
     ids, add, remove = [], [], []
     for item in items:

@@ -10,7 +10,7 @@ from atlas.cli.common import open_catalogue
 @click.pass_context
 def tui(ctx, images):
     """Browse, search and inspect the catalogue in the terminal."""
-    from atlas.core.browse import short_busy_timeout
+    from atlas.core.actions.browse import short_busy_timeout
 
     catalogue = open_catalogue(ctx)
     from atlas.tui.app import BUSY_TIMEOUT_S, AtlasApp

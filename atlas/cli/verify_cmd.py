@@ -18,8 +18,8 @@ def verify(ctx, targets, check_all, as_json):
 
     from sqlmodel import select
 
-    from atlas.core.tables import Render
-    from atlas.core.verify import verify_file, verify_render
+    from atlas.core.actions.verify import verify_file, verify_render
+    from atlas.core.catalogue.tables import Render
 
     if not targets and not check_all:
         raise BadInput("name render ids or files to verify, or use --all")

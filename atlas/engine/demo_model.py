@@ -37,8 +37,7 @@ def _write_tokenizer(folder: Path) -> None:
 def build(folder: Path) -> Path:
     """Build the demo pipeline and save it to `folder` (diffusers layout). Returns the folder."""
     import torch
-    from diffusers import (AutoencoderKL, EulerAncestralDiscreteScheduler, StableDiffusionPipeline,
-                           UNet2DConditionModel)
+    from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from atlas.engine.pipelines import quiet
@@ -89,8 +88,8 @@ def ensure(catalogue):
     """The demo model's catalogue row, building and registering the model on first use."""
     from sqlmodel import select
 
-    from atlas.core.models import DEMO_MODEL_NAME, register
-    from atlas.core.tables import Model
+    from atlas.core.catalogue.tables import Model
+    from atlas.core.record.models import DEMO_MODEL_NAME, register
 
     with catalogue.session() as session:
         found = session.exec(select(Model).where(Model.name == DEMO_MODEL_NAME)).first()

@@ -3,11 +3,12 @@
 import io
 from dataclasses import dataclass
 
-from atlas.core import models, settings
+from atlas.core import settings
 from atlas.core.catalogue import Catalogue
-from atlas.core.renders import RenderInfo, begin_pass, fail_pass, failure_recorded, finish_pass
-from atlas.core.samplers import canonical
-from atlas.core.tables import Model, Pass
+from atlas.core.catalogue.tables import Model, Pass
+from atlas.core.record import models
+from atlas.core.record.samplers import canonical
+from atlas.core.record.write import RenderInfo, begin_pass, fail_pass, failure_recorded, finish_pass
 from atlas.engine import demo_model, device, pipelines, txt2img
 
 
@@ -63,7 +64,7 @@ def generate(catalogue: Catalogue, request: Txt2ImgRequest, info: RenderInfo, pr
     request.checked()
     model = resolve_model(catalogue, request.model)
     with catalogue.session() as session:
-        from atlas.core import licences
+        from atlas.core.catalogue import licences
 
         if info.licence_id:
             info.licence_id = licences.get(session, info.licence_id).id

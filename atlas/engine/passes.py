@@ -12,13 +12,14 @@ from PIL import Image
 
 from atlas.core import settings
 from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue.tables import Model, Pass
 from atlas.core.errors import BadInput
-from atlas.core.recipes import upscale_size
-from atlas.core.record import get_render, lineage
-from atlas.core.renders import RenderInfo
-from atlas.core.samplers import canonical
-from atlas.core.tables import Model, Pass
-from atlas.engine import device, outpaint as mk2, pipelines, sampling, tiles, upscalers
+from atlas.core.record.build import get_render, lineage
+from atlas.core.record.recipes import upscale_size
+from atlas.core.record.samplers import canonical
+from atlas.core.record.write import RenderInfo
+from atlas.engine import device, pipelines, sampling, tiles, upscalers
+from atlas.engine import outpaint as mk2
 from atlas.engine.generate import resolve_model, run_pass
 
 
@@ -159,7 +160,7 @@ def known_sampler(name: str) -> str:
 
 def check_info(catalogue: Catalogue, info: RenderInfo) -> None:
     if info.licence_id:
-        from atlas.core import licences
+        from atlas.core.catalogue import licences
 
         with catalogue.session() as session:
             info.licence_id = licences.get(session, info.licence_id).id
@@ -268,7 +269,7 @@ def upscale_image(pipe, descriptor, image: Image.Image, ctx: Context, request: U
         latents, steps_run = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise,
                                                       ctx.sampler, ctx.cfg, seeds[start:start + request.batch],
                                                       progress=tile_progress)
-        for t, made in zip(batch, sampling.decode_latents(pipe, latents)):
+        for t, made in zip(batch, sampling.decode_latents(pipe, latents), strict=False):
             done_tiles[t.index] = np.asarray(made)
         # Blend every row whose tiles are all done, then drop them: memory holds one row of tiles.
         while finished < len(rows) and all(t.index in done_tiles for t in rows[finished]):

@@ -1,8 +1,8 @@
-"""Make a render again with a new seed, from `atlas.core.browse.rerun_settings`."""
+"""Make a render again with a new seed, from `atlas.core.actions.browse.rerun_settings`."""
 
 from atlas.core.catalogue import Catalogue
-from atlas.core.recipes import Recipe
-from atlas.core.renders import RenderInfo
+from atlas.core.record.recipes import Recipe
+from atlas.core.record.write import RenderInfo
 from atlas.engine.generate import Txt2ImgRequest, generate
 from atlas.engine.runner import RunProgress, run_recipe
 

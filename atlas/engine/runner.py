@@ -8,16 +8,17 @@ Pass k of a run uses seed + k, so a resumed run makes the same pictures as an un
 """
 
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 
 from sqlmodel import select
 
-from atlas.core import recipes, settings
+from atlas.core import settings
 from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue.tables import Pass, Render, Run, utcnow
 from atlas.core.errors import BadInput, NotFound
-from atlas.core.models import DEMO_MODEL_NAME
-from atlas.core.renders import RenderInfo, failure_recorded
-from atlas.core.tables import Pass, Render, Run, utcnow
+from atlas.core.record import recipes
+from atlas.core.record.models import DEMO_MODEL_NAME
+from atlas.core.record.write import RenderInfo, failure_recorded
 from atlas.engine import demo_model, passes, upscalers
 from atlas.engine.generate import Txt2ImgRequest, generate, resolve_model
 
@@ -134,7 +135,7 @@ def clear_leftovers(catalogue: Catalogue, run_id: int) -> None:
         if since is None:
             return
         if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
+            since = since.replace(tzinfo=UTC)
         known = set(session.exec(select(Render.store_path).where(Render.store_path.is_not(None))).all())
     for path in catalogue.store.root.rglob("*"):
         if not path.is_file():

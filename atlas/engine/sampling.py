@@ -7,8 +7,8 @@ and one generator per batch item so a tile's result does not depend on the batch
 """
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

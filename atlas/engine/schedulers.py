@@ -1,8 +1,8 @@
-"""Build the diffusers scheduler for an A1111 sampler name (see atlas.core.samplers)."""
+"""Build the diffusers scheduler for an A1111 sampler name (see atlas.core.record.samplers)."""
 
 import diffusers
 
-from atlas.core.samplers import SAMPLERS, canonical
+from atlas.core.record.samplers import SAMPLERS, canonical
 
 
 def make(base_config, sampler: str):

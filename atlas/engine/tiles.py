@@ -62,7 +62,7 @@ def blend_row(tiles: list[Tile], pixels: list[np.ndarray], width: int) -> np.nda
     height = tiles[0].height
     strip = np.zeros((height, width, pixels[0].shape[2]), dtype=np.float32)
     end = 0
-    for tile, tile_pixels in zip(tiles, pixels):
+    for tile, tile_pixels in zip(tiles, pixels, strict=False):
         tile_pixels = tile_pixels.astype(np.float32)
         shared = max(0, end - tile.x)
         if shared:

@@ -1,7 +1,7 @@
 """The txt2img pass: prompt to image with a seeded generator, step by step."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 

@@ -50,8 +50,8 @@ def ensure_demo(catalogue):
     """The demo upscaler's catalogue row, building and registering it on first use."""
     from sqlmodel import select
 
-    from atlas.core.models import register
-    from atlas.core.tables import Model
+    from atlas.core.catalogue.tables import Model
+    from atlas.core.record.models import register
 
     with catalogue.session() as session:
         found = session.exec(select(Model).where(Model.name == DEMO_UPSCALER_NAME)).first()
@@ -73,9 +73,9 @@ def resolve(catalogue, name: str | None):
     A file is registered on first use (its licence must come from a model card beside it)."""
     from sqlmodel import select
 
-    from atlas.core import models
-    from atlas.core.store import sha256_file
-    from atlas.core.tables import Model
+    from atlas.core.catalogue.store import sha256_file
+    from atlas.core.catalogue.tables import Model
+    from atlas.core.record import models
 
     if not name or name.lower() == LANCZOS.lower():
         return None

@@ -1,4 +1,4 @@
-"""The atlas TUI: a Textual app over the headless browse core (`atlas.core.browse`).
+"""The atlas TUI: a Textual app over the headless browse core (`atlas.core.actions.browse`).
 
 The app holds the catalogue, the selected render and the actions that work on it; the screens
 and widgets only show things. Anything that can fail (a locked database, a file gone from the
@@ -11,7 +11,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from atlas.core import browse
+from atlas.core.actions import browse
 from atlas.tui.errors import explain
 from atlas.tui.screens.detail import DetailScreen
 from atlas.tui.screens.dialogs import AskDialog, TextDialog
@@ -80,7 +80,7 @@ class AtlasApp(App):
         self.selected_id = render_id
         try:
             self.push_screen(DetailScreen(render_id))
-        except Exception as exc:  # noqa: BLE001 - shown, never raised into Textual
+        except Exception as exc:
             self.fail(exc)
 
     def refresh_results(self, select: int | None = None) -> None:
@@ -114,7 +114,7 @@ class AtlasApp(App):
     def export_worker(self, render_id: int, folder: Path) -> None:
         try:
             rows, page = browse.export_render(self.catalogue, render_id, folder)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.call_from_thread(self.fail, exc, "export failed")
             return
         self.last_export = rows
@@ -132,7 +132,7 @@ class AtlasApp(App):
             return
         try:
             text = browse.wikitext(self.catalogue, render_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.fail(exc)
             return
         self.push_screen(TextDialog(f"Commons page of render {render_id}", text))
@@ -143,7 +143,7 @@ class AtlasApp(App):
             return
         try:
             text = browse.a1111_parameters(self.catalogue, render_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.fail(exc)
             return
         # OSC 52: terminals that allow it put this on the clipboard; no terminal says whether it
@@ -162,7 +162,7 @@ class AtlasApp(App):
     def verify_worker(self, render_id: int) -> None:
         try:
             problems = browse.verify(self.catalogue, render_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.call_from_thread(self.fail, exc, "verify failed")
             return
         note = ""
@@ -189,7 +189,7 @@ class AtlasApp(App):
     def tag_worker(self, render_id: int, words: str) -> None:
         try:
             tags = browse.tag(self.catalogue, render_id, words)
-        except Exception as exc:  # noqa: BLE001 - locked database, bad tag: say so
+        except Exception as exc:
             self.call_from_thread(self.fail, exc, "tag failed")
             return
         self.call_from_thread(self.tagged, render_id, tags)
@@ -205,7 +205,7 @@ class AtlasApp(App):
             return
         try:
             folder = browse.file_path(self.catalogue, render_id).parent
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.fail(exc)
             return
         import click
@@ -220,7 +220,7 @@ class AtlasApp(App):
             return
         try:
             settings = browse.rerun_settings(self.catalogue, render_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.fail(exc, "cannot re-run")
             return
         if self.job is not None:
@@ -235,7 +235,7 @@ class AtlasApp(App):
             from atlas.engine.rerun import rerun
 
             new_id = rerun(self.catalogue, settings, self.job_reporter())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.call_from_thread(self.set_job, None)
             self.call_from_thread(self.fail, exc, "re-run failed")
             return

@@ -1,20 +1,19 @@
 """Initial schema: licences, models, renders, passes, runs, tags (the whole record).
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24 18:31:20.138380
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision: str = '0001'
-down_revision: Union[str, None] = None
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -10,18 +10,18 @@
 Revision ID: 0002_search
 Revises: 0001
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from atlas.core import fulltext
+from atlas.core.catalogue import fulltext
 
 revision: str = "0002_search"
-down_revision: Union[str, None] = "0001"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 WIDENED = (("pass", "seed", True), ("render", "size_bytes", False), ("render", "source_mtime_ns", True))
 

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import measure  # noqa: E402
+from _child import measure
 
 
 def main() -> None:

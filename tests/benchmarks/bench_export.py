@@ -28,10 +28,10 @@ def main() -> None:
     from reference_lineage import build_reference, register_models
 
     from atlas.core.catalogue import Catalogue
-    from atlas.core.export import export
-    from atlas.core.record import build
-    from atlas.core.renders import RenderInfo
-    from atlas.core.tables import Render
+    from atlas.core.catalogue.tables import Render
+    from atlas.core.commons.export import export
+    from atlas.core.record.build import build
+    from atlas.core.record.write import RenderInfo
 
     work = Path(tempfile.mkdtemp(prefix="atlas-bench-export-"))
     try:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from PIL import Image, PngImagePlugin  # noqa: E402
+from PIL import Image, PngImagePlugin
 
-from atlas.core.catalogue import Catalogue  # noqa: E402
-from atlas.core.importing import import_paths  # noqa: E402
+from atlas.core.catalogue import Catalogue
+from atlas.core.importers.batch import import_paths
 
 SAMPLERS = ("Euler a", "Euler", "DPM++ 2M Karras", "DDIM", "UniPC")
 

@@ -3,7 +3,7 @@
 One run, one file (default 8192x4096 RGB, a smooth gradient with noise, encoded by Pillow like a
 render), three ways of producing the output file, page cache warm for all:
   copy     a plain file copy (shutil.copyfile): the floor
-  rewrite  atlas.core.metadata.embed.embed_file: parameters + provenance record + XMP, IDAT copied
+  rewrite  atlas.core.files.embed.embed_file: parameters + provenance record + XMP, IDAT copied
   pillow   Image.open + save(pnginfo=...) with the same texts: decode and re-encode
 Prints medians and the ratios (targets: pillow/rewrite >= 50, rewrite/copy <= 2).
 
@@ -32,12 +32,13 @@ def make_png(path: Path, width: int, height: int) -> None:
 
 
 def record(width: int, height: int) -> dict:
-    from atlas.core.record import validate
+    from atlas.core.record.build import validate
 
     licence = {"id": "CC-BY-SA-4.0", "name": "Creative Commons Attribution-ShareAlike 4.0 International",
                "url": "https://creativecommons.org/licenses/by-sa/4.0/", "spdx": "CC-BY-SA-4.0",
                "commons_template": "Cc-by-sa-4.0"}
-    model = {"name": "sd-v1-4", "kind": "checkpoint", "sha256": "fe4efff1e174c627256e44ec2991ba279b3816e364b49f9be2abc0b3ff3f8556",
+    model = {"name": "sd-v1-4", "kind": "checkpoint",
+             "sha256": "fe4efff1e174c627256e44ec2991ba279b3816e364b49f9be2abc0b3ff3f8556",
              "short_hash": "fe4efff1e1", "demo": False,
              "licence": {"id": "creativeml-openrail-m", "name": "CreativeML OpenRAIL-M",
                          "url": "https://huggingface.co/spaces/CompVis/stable-diffusion-license",
@@ -74,7 +75,7 @@ def main() -> None:
 
     from PIL import Image, PngImagePlugin
 
-    from atlas.core.metadata import embed, png
+    from atlas.core.files import embed, png
 
     work = Path(tempfile.mkdtemp(prefix="atlas-bench-meta-"))
     src = work / "src.png"

@@ -1,4 +1,4 @@
-"""Benchmark: `atlas.core.search` on a large synthetic catalogue against a linear scan in Python.
+"""Benchmark: `atlas.core.search.sql` on a large synthetic catalogue against a linear scan in Python.
 
     python tests/benchmarks/bench_search.py [--renders 1000000] [--home DIR] [--repeats 5]
 
@@ -18,19 +18,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import make_catalogue  # noqa: E402
+import make_catalogue
 
-from atlas.core import search  # noqa: E402
-from atlas.core.catalogue import Catalogue  # noqa: E402
-from atlas.core.query import parse  # noqa: E402
+from atlas.core.catalogue import Catalogue
+from atlas.core.search import sql as search
+from atlas.core.search.parse import parse
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def words(text):
@@ -146,7 +146,8 @@ def main() -> None:
             query = parse(text)
             got = [r.id for r in search.search(session, text)]
             sort = query.sort[0]
-            key = (lambda r, f=sort.field: (r[f] if r[f] is not None else -1, r["id"]))
+            def key(r, f=sort.field):
+                return ((r[f] if r[f] is not None else -1, r["id"]))
             expected = scan(rows, predicate, key, sort.descending)
             if got != expected:
                 print(f"  MISMATCH for {text!r}: atlas {got[:5]}... scan {expected[:5]}...")

@@ -23,7 +23,7 @@ def main() -> None:
     width, height = map(int, args.size.split("x"))
 
     from atlas.core.catalogue import Catalogue
-    from atlas.core.renders import RenderInfo
+    from atlas.core.record.write import RenderInfo
     from atlas.engine import pipelines, schedulers, txt2img
     from atlas.engine.demo_model import ensure
     from atlas.engine.generate import Txt2ImgRequest, generate

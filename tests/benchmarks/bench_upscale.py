@@ -15,14 +15,14 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import measure  # noqa: E402
+from _child import measure
 
 JOB = """
 import json, sys, time
 from PIL import Image
 from atlas.core.catalogue import Catalogue
-from atlas.core.renders import RenderInfo
-from atlas.core.importing import import_file
+from atlas.core.record.write import RenderInfo
+from atlas.core.importers.batch import import_file
 from atlas.engine import passes, upscalers
 width, height, steps, batch = map(int, sys.argv[1:5])
 catalogue = Catalogue.open()
@@ -39,7 +39,7 @@ request = passes.UpscaleRequest(prompt="a city", upscaler=upscalers.DEMO_UPSCALE
 started = time.monotonic()
 render = passes.upscale(catalogue, source.id, request, RenderInfo())
 seconds = time.monotonic() - started
-from atlas.core.record import producing_pass
+from atlas.core.record.build import producing_pass
 with catalogue.session() as session:
     tiles = len(producing_pass(session, render.id).settings["tiles"])
 print(json.dumps({"tiles": tiles, "seconds": seconds, "size": [render.width, render.height]}))
@@ -47,7 +47,7 @@ print(json.dumps({"tiles": tiles, "seconds": seconds, "size": [render.width, ren
 
 
 def job(env, width, height, steps, batch):
-    wall, rss, out = measure(["-c", JOB, str(width), str(height), str(steps), str(batch)], env)
+    _wall, rss, out = measure(["-c", JOB, str(width), str(height), str(steps), str(batch)], env)
     facts = json.loads(out.strip().splitlines()[-1])
     return facts, rss
 

@@ -14,13 +14,15 @@ import random
 import sqlite3
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from atlas.core import fulltext  # noqa: E402
-from atlas.core.catalogue import Catalogue  # noqa: E402
+from atlas.core.catalogue import (
+    Catalogue,
+    fulltext,
+)
 
 SUBJECTS = ("fox", "cat", "dragon", "castle", "lighthouse", "robot", "forest", "city", "ship", "mountain",
             "portrait", "owl", "garden", "desert", "river", "astronaut", "samurai", "train", "library", "whale")
@@ -39,7 +41,8 @@ TOOLS = ("atlas", "atlas", "atlas", "AUTOMATIC1111", "ComfyUI", "InvokeAI", "Foo
 AUTHORS = ("alice", "bob", "carol", "dave", None)
 TAGS = ("best", "wip", "print", "commons", "portfolio", "reject")
 MODELS = (("sd15-demo", "creativeml-openrail-m"), ("realistic-vision", "creativeml-openrail-m"),
-          ("sdxl-base", "openrail++"), ("dreamshaper", "creativeml-openrail-m"), ("anything-v3", "creativeml-openrail-m"))
+          ("sdxl-base", "openrail++"), ("dreamshaper", "creativeml-openrail-m"),
+          ("anything-v3", "creativeml-openrail-m"))
 
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores DateTime on SQLite
 
@@ -55,10 +58,10 @@ def add_models(conn: sqlite3.Connection, rng: random.Random) -> list[int]:
     ids = []
     for name, licence in MODELS:
         licence = licence if licence in licences else next(iter(sorted(licences)))
-        digest = "%064x" % rng.getrandbits(256)
+        digest = f"{rng.getrandbits(256):064x}"
         conn.execute("INSERT OR IGNORE INTO model (name, kind, source, path, format, sha256, short_hash, licence_id,"
                      " demo, config, added) VALUES (?, 'checkpoint', ?, NULL, 'diffusers', ?, ?, ?, 0, '{}', ?)",
-                     (name, name, digest, digest[:10], licence, datetime.now(timezone.utc).strftime(SQLITE_TIME)))
+                     (name, name, digest, digest[:10], licence, datetime.now(UTC).strftime(SQLITE_TIME)))
         ids.append(conn.execute("SELECT id FROM model WHERE name = ?", (name,)).fetchone()[0])
     return ids
 
@@ -67,7 +70,7 @@ def generate(conn: sqlite3.Connection, count: int, rng: random.Random, batch: in
     model_ids = add_models(conn, rng)
     first = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM render").fetchone()[0]) + 1
     next_pass = (conn.execute("SELECT COALESCE(MAX(id), 0) FROM pass").fetchone()[0]) + 1
-    start = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
     span = 2 * 365 * 86400
     step = span / max(count, 1)
     for chunk in range(0, count, batch):
@@ -77,7 +80,7 @@ def generate(conn: sqlite3.Connection, count: int, rng: random.Random, batch: in
             created = (start + timedelta(seconds=i * step + rng.random() * step)).strftime(SQLITE_TIME)
             w, h = rng.choice(SIZES)
             tool = rng.choice(TOOLS)
-            renders.append((rid, "%064x" % rng.getrandbits(256), w, h, rng.randint(200_000, 3_000_000), created,
+            renders.append((rid, f"{rng.getrandbits(256):064x}", w, h, rng.randint(200_000, 3_000_000), created,
                             rng.choice(AUTHORS), "CC-BY-4.0" if rng.random() < 0.3 else None, tool))
             roll = rng.random()
             kind = "import" if tool != "atlas" else ("txt2img" if roll < 0.8 or i == 0 else

@@ -9,12 +9,12 @@ import io
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from atlas.core.catalogue.store import relative_path
 from atlas.core.errors import BadInput
 from atlas.core.importers.tools import Generation, interpret, json_safe
-from atlas.core.store import relative_path
 
 FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp"}
@@ -44,7 +44,7 @@ def _exif_and_xmp(image) -> dict:
     try:
         exif = image.getexif().get_ifd(0x8769)
         comment = exif.get(0x9286)  # UserComment
-    except Exception:  # noqa: BLE001  damaged EXIF: no metadata from it
+    except Exception:
         comment = None
     if isinstance(comment, bytes) and len(comment) > 8:
         prefix, body = comment[:8], comment[8:]
@@ -62,7 +62,7 @@ def _exif_and_xmp(image) -> dict:
 
 
 def _png_texts(data: bytes, what: str) -> dict:
-    from atlas.core.metadata import png
+    from atlas.core.files import png
 
     return png.texts(png.read_chunks(data, what), what)
 
@@ -93,7 +93,7 @@ def read_file(path: str, store_root: str | None = None) -> FileFacts:
         facts.error = str(exc).replace(f"{path}: ", "")
     except OSError as exc:
         facts.error = f"cannot read the file: {exc.strerror or exc}"
-    except Exception as exc:  # noqa: BLE001  one odd file must not stop an import of thousands
+    except Exception as exc:
         facts.error = f"unreadable: {type(exc).__name__}: {exc}"
     return facts
 
@@ -107,7 +107,7 @@ def _read(facts: FileFacts, path: Path, store_root: Path | None) -> None:
             raise BadInput(f"{path}: larger than {MAX_BYTES >> 20} MiB")
         data = fh.read()
     facts.size, facts.mtime_ns = len(data), st.st_mtime_ns
-    facts.created = datetime.fromtimestamp(st.st_mtime_ns / 1e9, timezone.utc)
+    facts.created = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
     if not data:
         raise BadInput(f"{path}: empty file")
     texts = None

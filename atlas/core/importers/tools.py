@@ -10,8 +10,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+from atlas.core.files import infotext
 from atlas.core.importers import comfyui
-from atlas.core.metadata import infotext
 
 INT64_MAX = (1 << 63) - 1
 logging.getLogger("sd_parsers").setLevel(logging.CRITICAL)  # it logs every parser that declines a file
@@ -209,7 +209,7 @@ def interpret(raw: dict, image=None, text_chunks: bool = True) -> Generation | N
     `image` (a PIL image) lets sd-parsers try what is not in text chunks: EXIF UserComment of
     JPEG/WebP and A1111's "stealth" metadata hidden in the alpha channel.
     """
-    from atlas.core.metadata.embed import PROVENANCE_KEY
+    from atlas.core.files.embed import PROVENANCE_KEY
 
     if PROVENANCE_KEY in raw:
         try:
@@ -243,7 +243,7 @@ def _parse_texts(raw: dict):
             return parser.parse(dict(raw))
         except ParserError:
             continue
-        except Exception:  # noqa: BLE001  a parser choking on odd input declines the file, nothing more
+        except Exception:
             continue
     return None
 
@@ -254,5 +254,5 @@ def _parse_image(image):
     eager = image.format == "PNG" and image.mode in ("RGBA", "LA", "PA")  # stealth needs an alpha channel
     try:
         return manager().parse(image, eagerness=Eagerness.EAGER if eager else Eagerness.DEFAULT)
-    except Exception:  # noqa: BLE001  same: unreadable metadata is reported as absent, the raw text stays
+    except Exception:
         return None

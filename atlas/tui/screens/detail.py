@@ -7,7 +7,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
-from atlas.core import browse
+from atlas.core.actions import browse
 from atlas.tui.widgets.detail_pane import DetailPane
 from atlas.tui.widgets.job_bar import JobBar
 from atlas.tui.widgets.lineage import LineageTree
@@ -46,7 +46,7 @@ class DetailScreen(Screen):
         """Show the render's facts again; False (and a notification) when they cannot be read."""
         try:
             facts = browse.detail(self.app.catalogue, self.render_id)
-        except Exception as exc:  # noqa: BLE001 - a render deleted meanwhile, a broken database
+        except Exception as exc:
             from atlas.tui.errors import explain
 
             self.app.notify(explain(exc), title=f"render {self.render_id}", severity="error")
@@ -67,7 +67,7 @@ class DetailScreen(Screen):
         """Validate the signature off the UI thread, then put the verdict in the facts."""
         try:
             state = browse.c2pa_description(self.app.catalogue, render_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             from atlas.tui.errors import explain
 
             state = f"cannot read the manifest: {explain(exc)}"

@@ -45,7 +45,8 @@ def facts_text(facts: dict) -> str:
         lines.append(f"[b]model[/b]     {escape(model['name'])} ({model['kind']}, hash {model['short_hash']})"
                      f", licence {escape(licence)}{demo}")
     output = render.get("licence")
-    lines.append(f"[b]output licence[/b] {escape(output['name'] + ' (' + output['id'] + ')') if output else 'none set'}")
+    named = escape(f"{output['name']} ({output['id']})") if output else "none set"
+    lines.append(f"[b]output licence[/b] {named}")
     lines.append(f"[b]C2PA[/b]      {facts['c2pa']}")
     state = "" if facts["exists"] else "  [red](missing)[/red]"
     lines.append(f"[b]file[/b]      {escape(short_path(facts['path']))}{state}")

@@ -2,7 +2,7 @@
 
 from textual.widgets import Tree
 
-from atlas.core.browse import lineage_groups
+from atlas.core.actions.browse import lineage_groups
 
 SETTING_KEYS = (("seed", "seed"), ("sampler", "sampler"), ("steps", "steps"), ("steps_run", "steps run"),
                 ("cfg", "CFG"), ("denoise", "denoising"), ("device", "device"), ("duration_s", "seconds"))

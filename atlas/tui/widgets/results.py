@@ -1,13 +1,13 @@
 """The results table: pages of renders loaded as the cursor nears the end, sortable by column."""
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from atlas.core import browse
-from atlas.core.browse import Row
+from atlas.core.actions import browse
+from atlas.core.actions.browse import Row
 
 COLUMNS = [("id", "id", 7), ("created", "created", 16), ("size", "size", 9), ("model", "model", 18),
            ("sampler", "sampler", 15), ("steps", "steps", 5), ("cfg", "CFG", 4), ("seed", "seed", 10),
@@ -86,7 +86,7 @@ class ResultsTable(DataTable):
         try:
             with self.catalogue.session() as session:
                 total = browse.count(session, text)
-        except Exception as exc:  # noqa: BLE001 - the rows are shown; say why the count is not
+        except Exception as exc:
             from atlas.tui.errors import explain
 
             self.app.call_from_thread(self.app.notify, explain(exc), title="count failed", severity="error")
@@ -108,7 +108,7 @@ class ResultsTable(DataTable):
         try:
             with self.catalogue.session() as session:
                 rows = browse.page(session, self.text, self.row_count, browse.PAGE_SIZE, self.sort, self.descending)
-        except Exception as exc:  # noqa: BLE001 - keep the rows already shown; say why no more came
+        except Exception as exc:
             from atlas.tui.errors import explain
 
             self.app.notify(explain(exc), title="loading more rows failed", severity="error")
@@ -132,7 +132,7 @@ class ResultsTable(DataTable):
             self.sort, self.descending = key, key in ("created", "id")
         try:
             self.load()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             from atlas.tui.errors import explain
 
             self.app.notify(explain(exc), title="sort failed", severity="error")

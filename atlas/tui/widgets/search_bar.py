@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from atlas.core import browse
+from atlas.core.actions import browse
 from atlas.core.errors import BadInput
 
 

@@ -1,0 +1,72 @@
+"""Put a render's record into its PNG: the A1111 `parameters` text, the full atlas record and XMP."""
+
+import json
+import os
+
+from atlas.core.files import infotext, png, xmp
+
+PARAMETERS_KEY = "parameters"
+PROVENANCE_KEY = "atlas:provenance"
+
+
+def a1111_params(record: dict) -> tuple[str, str, dict]:
+    """(prompt, negative prompt, ordered parameters) describing the last pass as A1111 would."""
+    last = record["lineage"][-1]
+    model = last.get("model") or {}
+    params = {
+        "Steps": last.get("steps"),
+        "Sampler": last.get("sampler"),
+        "CFG scale": last.get("cfg"),
+        "Seed": last.get("seed"),
+        "Size": f"{last['width']}x{last['height']}" if last.get("width") else None,
+        "Model hash": model.get("short_hash"),
+        "Model": model.get("name"),
+        "Denoising strength": last.get("denoise") if last["kind"] != "txt2img" else None,
+    }
+    if last["kind"] == "upscale" and last.get("upscaler"):
+        params["SD upscale upscaler"] = last["upscaler"]["name"]
+        params["SD upscale overlap"] = last["settings"].get("overlap")
+    version = (last.get("software") or {}).get("atlas")
+    params["Version"] = f"atlas {version}" if version else None
+    return last.get("prompt", ""), last.get("negative_prompt", ""), params
+
+
+def record_json(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def parameters_text(record: dict) -> str:
+    return infotext.write(*a1111_params(record))
+
+
+def metadata_chunks(record: dict) -> list[png.Chunk]:
+    """The text chunks atlas writes: A1111 `parameters`, the provenance record, the XMP packet."""
+    return [png.text_chunk(PARAMETERS_KEY, parameters_text(record)),
+            png.text_chunk(PROVENANCE_KEY, record_json(record), compress=True),
+            png.itxt_chunk(xmp.PNG_KEYWORD, xmp.build(record))]
+
+
+def embed_png(data: bytes, record: dict) -> bytes:
+    """`data` with the `parameters`, provenance and XMP chunks set; pixels untouched."""
+    return png.with_text(data, metadata_chunks(record))
+
+
+def embed_file(src: str | os.PathLike, dst: str | os.PathLike, record: dict) -> None:
+    """Write `src` to `dst` with the metadata chunks set, streaming: the image is never loaded."""
+    png.rewrite_file(src, dst, metadata_chunks(record))
+
+
+def read_record(data: bytes, what: str = "file") -> dict | None:
+    """The embedded atlas record (schema-validated), or None when the file has none."""
+    found = png.texts(png.read_chunks(data, what), what).get(PROVENANCE_KEY)
+    if found is None:
+        return None
+    from atlas.core.errors import BadInput
+    from atlas.core.schemas import validate
+
+    try:
+        record = json.loads(found)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{what}: the atlas record is not valid JSON: {exc}") from None
+    validate("provenance", record, what="provenance record")
+    return record

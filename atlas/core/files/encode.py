@@ -1,0 +1,72 @@
+"""A render's file in an export format, with all of its metadata.
+
+PNG keeps its pixels and gets the atlas chunks (unchanged when they are already there, so a C2PA
+signature survives). JPEG and WebP are encoded from the pixels and carry, as A1111 writes them,
+the infotext in EXIF UserComment (UNICODE), plus the XMP packet; the whole provenance record
+travels inside that XMP as `atlas:Provenance` (JSON), so the file needs no sidecar.
+"""
+
+import io
+import json
+
+from atlas.core.errors import BadInput
+from atlas.core.files import embed, png, xmp
+
+FORMATS = ("png", "jpeg", "webp")
+JPEG_QUALITY = 95
+WEBP_QUALITY = 95
+
+
+def exif_bytes(record: dict) -> bytes:
+    """EXIF with the infotext as a UNICODE UserComment, and the author and tool where ASCII allows."""
+    import piexif
+    import piexif.helper
+
+    render = record["render"]
+    zeroth = {piexif.ImageIFD.Software: b"atlas"}
+    for tag, value in ((piexif.ImageIFD.Artist, render.get("author")),
+                       (piexif.ImageIFD.ImageDescription, render.get("title"))):
+        if value and value.isascii():  # EXIF ASCII fields; the full text is in XMP anyway
+            zeroth[tag] = value.encode("ascii")
+    comment = piexif.helper.UserComment.dump(embed.parameters_text(record), encoding="unicode")
+    return piexif.dump({"0th": zeroth, "Exif": {piexif.ExifIFD.UserComment: comment}})
+
+
+def xmp_packet(record: dict) -> bytes:
+    # ASCII JSON: no character in it can be invalid in XML.
+    provenance = json.dumps(record, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    return xmp.build(record, provenance_json=provenance).encode("utf-8")
+
+
+def _already_embedded(png_data: bytes, record: dict) -> bool:
+    wanted = {c.keyword: c for c in embed.metadata_chunks(record)}
+    have = [c for c in png.read_chunks(png_data, "render") if c.keyword in wanted]
+    return {c.keyword: png.decode_text(c) for c in have} == {k: png.decode_text(c) for k, c in wanted.items()}
+
+
+def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None) -> bytes:
+    """`png_data` (a render's PNG) as `fmt` ("png", "jpeg" or "webp") with all metadata embedded.
+
+    With `sign_with` (a keys.Identity, e.g. `keys.signing_identity(home)`), a JPEG or WebP gets
+    Content Credentials of its own: a `c2pa.transcoded` edit with the PNG as parentOf ingredient,
+    so the render's manifest chain travels on. A PNG export is the render file itself when its
+    metadata is already in place, and so keeps the render's own signature.
+    """
+    fmt = fmt.lower().replace("jpg", "jpeg")
+    if fmt not in FORMATS:
+        raise BadInput(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "png":
+        return png_data if _already_embedded(png_data, record) else embed.embed_png(png_data, record)
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png_data))
+    if fmt == "jpeg" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    out = io.BytesIO()
+    options = {"quality": JPEG_QUALITY} if fmt == "jpeg" else {"quality": WEBP_QUALITY, "method": 4}
+    image.save(out, format=fmt.upper(), exif=exif_bytes(record), xmp=xmp_packet(record), **options)
+    if sign_with is None:
+        return out.getvalue()
+    from atlas.core.files import credentials
+
+    return credentials.sign(out.getvalue(), record, sign_with, parent=png_data, fmt=fmt, action="c2pa.transcoded")

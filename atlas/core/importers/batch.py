@@ -1,0 +1,219 @@
+"""Import renders made by other tools: each file becomes a render with one `import` pass.
+
+Files are read and hashed in worker processes (`importers.reader`), written to the catalogue in
+batches (one transaction each). A known sha256 is a duplicate and returns the existing render;
+an unchanged file (same path, size and mtime as at its last import) is not read again. Source
+files are only ever opened for reading. Copies go into the store (mode "copy"); with mode "link"
+the render points at the source file instead.
+"""
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import insert
+from sqlmodel import Session, select
+
+from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue.tables import Pass, Render, utcnow
+from atlas.core.errors import BadInput
+from atlas.core.importers.reader import EXTENSIONS, FileFacts, read_file
+
+MODES = ("copy", "link")
+BATCH = 500  # files per transaction
+IN_CHUNK = 500  # values per SQL IN (...) list
+
+
+@dataclass
+class ImportReport:
+    imported: list[dict] = field(default_factory=list)  # {path, id, tool}
+    skipped: list[dict] = field(default_factory=list)  # {path, id, reason}
+    unreadable: list[dict] = field(default_factory=list)  # {path, reason}
+
+    def to_dict(self) -> dict:
+        return {"imported": self.imported, "skipped": self.skipped, "unreadable": self.unreadable,
+                "counts": {"imported": len(self.imported), "skipped": len(self.skipped),
+                           "unreadable": len(self.unreadable)}}
+
+
+def find_files(paths, recursive: bool = False) -> list[Path]:
+    """The files to import: files named as they are; image files inside folders (sub-folders if recursive).
+
+    A path that does not exist is bad input, reported before anything is imported.
+    """
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise BadInput(f"no such file or folder: {', '.join(missing)}")
+    found, seen = [], set()
+    for p in map(Path, paths):
+        if p.is_dir():
+            walker = p.rglob("*") if recursive else p.iterdir()
+            candidates = sorted(f for f in walker if f.suffix.lower() in EXTENSIONS and f.is_file())
+        else:
+            candidates = [p]
+        for f in candidates:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(key)
+    return found
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _unchanged(session: Session, files: list[Path]) -> tuple[list[Path], list[dict]]:
+    """Split `files` into those to read and those whose last import saw the same size and mtime."""
+    todo, skipped = [], []
+    for chunk in _chunks(files, IN_CHUNK):
+        known = {}
+        rows = session.exec(select(Render.source_path, Render.size_bytes, Render.source_mtime_ns, Render.id)
+                            .where(Render.source_path.in_([str(f) for f in chunk])).order_by(Render.id))
+        for path, size, mtime, render_id in rows:
+            known[path] = (size, mtime, render_id)  # the latest import of the path wins
+        for f in chunk:
+            seen = known.get(str(f))
+            if seen is not None:
+                st = f.stat()
+                if (st.st_size, st.st_mtime_ns) == seen[:2]:
+                    skipped.append({"path": str(f), "id": seen[2], "reason": "unchanged since its last import"})
+                    continue
+            todo.append(f)
+    return todo, skipped
+
+
+def _pass_row(facts: FileFacts, render_id: int, now) -> dict:
+    gen = facts.generation
+    row = {"kind": "import", "status": "completed", "render_id": render_id, "started": now, "ended": now,
+           "prompt": "", "negative_prompt": "", "settings": {"source": facts.path}, "raw_metadata": facts.raw,
+           "software": {"imported_from": gen.tool} if gen else {}}  # the record's software values are strings
+    if gen is not None:
+        row.update(prompt=gen.prompt, negative_prompt=gen.negative_prompt, seed=gen.seed, sampler=gen.sampler,
+                   steps=gen.steps, cfg=gen.cfg, denoise=gen.denoise, width=gen.width, height=gen.height,
+                   settings={**gen.settings, "tool": gen.tool, "source": facts.path})
+    return row
+
+
+def _render_row(facts: FileFacts, mode: str) -> dict:
+    return {"sha256": facts.sha256, "format": facts.format, "width": facts.width, "height": facts.height,
+            "size_bytes": facts.size, "created": facts.created,
+            "tool": (facts.generation.tool if facts.generation else None) or "unknown",
+            "store_path": facts.store_path if mode == "copy" else None,
+            "linked_path": facts.path if mode == "link" else None,
+            "source_path": facts.path, "source_mtime_ns": facts.mtime_ns}
+
+
+def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report: ImportReport) -> list[int]:
+    """One transaction for a batch of read files; returns the ids of the renders it made.
+
+    Rows go in as bulk INSERTs (SQLAlchemy Core, RETURNING the ids in order): building ORM objects
+    row by row would cost more than reading the files.
+    """
+    readable = [f for f in batch if f.error is None]
+    for f in batch:
+        if f.error is not None:
+            report.unreadable.append({"path": f.path, "reason": f.error})
+    if not readable:
+        return []
+    new_files = [f.store_path for f in readable if f.store_created]
+    try:
+        with catalogue.session() as session:
+            known: dict[str, int | None] = {}
+            shas = sorted({f.sha256 for f in readable})
+            for chunk in _chunks(shas, IN_CHUNK):
+                known.update(session.exec(select(Render.sha256, Render.id).where(Render.sha256.in_(chunk))).all())
+            fresh, duplicates = [], []
+            for f in readable:
+                if f.sha256 in known:
+                    duplicates.append(f)
+                else:
+                    known[f.sha256] = None  # a second copy within the batch is a duplicate of this one
+                    fresh.append(f)
+            ids = []
+            if fresh:
+                ids = list(session.scalars(insert(Render).returning(Render.id, sort_by_parameter_order=True),
+                                           [_render_row(f, mode) for f in fresh]))
+                now = utcnow()
+                session.execute(insert(Pass), [_pass_row(f, rid, now) for f, rid in zip(fresh, ids, strict=False)])
+                known.update((f.sha256, rid) for f, rid in zip(fresh, ids, strict=False))
+            if new_files:
+                os.sync()  # the copies are on disk before the catalogue points at them
+            session.commit()
+    except BaseException:
+        for rel in new_files:  # nothing committed: take back the copies this batch made
+            catalogue.store.remove(rel)
+        raise
+    for f, rid in zip(fresh, ids, strict=False):
+        report.imported.append({"path": f.path, "id": rid, "tool": _render_row(f, mode)["tool"]})
+    fresh_shas = {f.sha256 for f in fresh}
+    for f in duplicates:
+        if f.store_created and f.sha256 not in fresh_shas:  # the known render is linked: no copy needed
+            catalogue.store.remove(f.store_path)
+        rid = known[f.sha256]
+        report.skipped.append({"path": f.path, "id": rid, "reason": f"same file (sha256) as render {rid}"})
+    return ids
+
+
+def import_paths(catalogue: Catalogue, paths, recursive: bool = False, mode: str = "copy", progress=None,
+                 workers: int | None = None, batch: int = BATCH) -> ImportReport:
+    """Import files and folders; bad files are reported with their reasons and do not stop the rest.
+
+    `progress(done, total)` is called as files are read. `workers` defaults to the CPU count.
+    """
+    if mode not in MODES:
+        raise BadInput(f"import mode must be one of {', '.join(MODES)}, got {mode!r}")
+    files = find_files(paths, recursive)
+    report = ImportReport()
+    with catalogue.session() as session:
+        todo, report.skipped = _unchanged(session, files)
+    total, done = len(todo), 0
+    if progress:
+        progress(0, total)
+    store_root = str(catalogue.store.root) if mode == "copy" else None
+    workers = workers or os.cpu_count() or 1
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and total > 16 else None
+    try:
+        if pool is None:
+            results = (read_file(str(f), store_root) for f in todo)
+        else:
+            chunksize = max(1, min(64, total // (workers * 8) or 1))
+            results = pool.map(read_file, [str(f) for f in todo], [store_root] * total, chunksize=chunksize)
+        pending = []
+        for facts in results:
+            pending.append(facts)
+            done += 1
+            if len(pending) >= batch:
+                _write_batch(catalogue, pending, mode, report)
+                pending = []
+            if progress:
+                progress(done, total)
+        _write_batch(catalogue, pending, mode, report)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return report
+
+
+def import_file(catalogue: Catalogue, path, mode: str = "copy") -> Render:
+    """Import one file; returns its render (the existing one when the same bytes are already there).
+
+    Raises BadInput, naming the reason, for a file that cannot be imported.
+    """
+    if mode not in MODES:
+        raise BadInput(f"import mode must be one of {', '.join(MODES)}, got {mode!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"no such file: {path}")
+    path = path.resolve()
+    facts = read_file(str(path), str(catalogue.store.root) if mode == "copy" else None)
+    if facts.error:
+        raise BadInput(f"{path}: {facts.error}")
+    report = ImportReport()
+    _write_batch(catalogue, [facts], mode, report)
+    render_id = (report.imported or report.skipped)[0]["id"]
+    with catalogue.session() as session:
+        return session.get(Render, render_id)
+

@@ -1,1 +1,0 @@
-"""Reading and writing the metadata that travels inside image files."""

@@ -1,0 +1,147 @@
+"""The provenance record of a render: built from the catalogue, embedded in files, compared by verify.
+
+One builder serves `atlas show --json`, the PNG provenance chunk and `atlas verify`, so the three
+cannot disagree about what the record is.
+"""
+
+from datetime import UTC, datetime
+
+from sqlmodel import Session, select
+
+from atlas.core.catalogue.licences import spdx_expression
+from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run, Tag
+from atlas.core.errors import NotFound
+from atlas.core.settings import MAX_INT
+
+RECORD_VERSION = 1
+
+
+def timestamp(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; atlas stores UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def licence_ref(licence: Licence | None) -> dict | None:
+    if licence is None:
+        return None
+    return {"id": licence.id, "name": licence.name, "url": licence.url,
+            "spdx": spdx_expression(licence), "commons_template": licence.commons_template}
+
+
+def model_ref(session: Session, model_id: int | None) -> dict | None:
+    if model_id is None:
+        return None
+    model = session.get(Model, model_id)
+    return {"name": model.name, "kind": model.kind, "source": model.source, "format": model.format,
+            "sha256": model.sha256, "short_hash": model.short_hash, "demo": model.demo,
+            "licence": licence_ref(session.get(Licence, model.licence_id))}
+
+
+def producing_pass(session: Session, render_id: int) -> Pass | None:
+    return session.exec(
+        select(Pass).where(Pass.render_id == render_id, Pass.status == "completed")
+    ).first()
+
+
+def lineage(session: Session, render: Render) -> list[Pass]:
+    """The passes that led to `render`, oldest first."""
+    chain: list[Pass] = []
+    seen: set[int] = set()
+    current: int | None = render.id
+    while current is not None and current not in seen:
+        seen.add(current)
+        step = producing_pass(session, current)
+        if step is None:
+            break
+        chain.append(step)
+        current = step.input_render_id
+    chain.reverse()
+    return chain
+
+
+def pass_record(session: Session, step: Pass, refs: dict | None = None) -> dict:
+    """One pass of the record; `refs` memoises model references across the passes of one record."""
+    refs = {} if refs is None else refs
+
+    def ref(model_id):
+        if model_id not in refs:
+            refs[model_id] = model_ref(session, model_id)
+        return refs[model_id]
+
+    source = session.get(Render, step.input_render_id) if step.input_render_id else None
+    output = session.get(Render, step.render_id) if step.render_id else None
+    duration = (step.ended - step.started).total_seconds() if step.ended else None
+    entry = {
+        "kind": step.kind, "status": step.status,
+        "prompt": step.prompt, "negative_prompt": step.negative_prompt,
+        "seed": step.seed, "sampler": step.sampler, "steps": step.steps, "steps_run": step.steps_run,
+        "cfg": step.cfg, "width": step.width, "height": step.height, "denoise": step.denoise,
+        "settings": step.settings,
+        "model": ref(step.model_id),
+        "upscaler": ref(step.upscaler_id),
+        "software": step.software, "device": step.device,
+        "started": timestamp(step.started), "ended": timestamp(step.ended),
+        "duration_s": round(duration, 3) if duration is not None else None,
+        "input": ({"width": source.width, "height": source.height, "sha256": source.sha256}
+                  if source else None),
+        "output": ({"width": output.width, "height": output.height} if output
+                   else {"width": step.width or 1, "height": step.height or 1}),
+        "tool": output.tool if output else "atlas",
+        "run": {"id": step.run_id, "position": step.position} if step.run_id else None,
+    }
+    if step.raw_metadata is not None:
+        entry["raw_metadata"] = step.raw_metadata
+    return entry
+
+
+def build(session: Session, render: Render) -> dict:
+    """The provenance record of `render` (validated against schemas/provenance on write and read)."""
+    chain = lineage(session, render)
+    refs: dict = {}
+    last = chain[-1] if chain else None
+    run = session.get(Run, last.run_id) if last is not None and last.run_id else None
+    return {
+        "atlas_record": RECORD_VERSION,
+        "render": {
+            "id": render.id, "title": render.title, "description": render.description,
+            "author": render.author, "created": timestamp(render.created),
+            "width": render.width, "height": render.height, "format": render.format,
+            "tool": render.tool,
+            "licence": licence_ref(session.get(Licence, render.licence_id) if render.licence_id else None),
+        },
+        # A lineage uses one or two models: each is read once, not once per pass (17 in the reference).
+        "lineage": [pass_record(session, step, refs) for step in chain],
+        # The run's status is left out: it changes after the file is written (running -> completed),
+        # and the embedded record must stay equal to the catalogue's for `verify`.
+        "run": ({"id": run.id, "recipe_name": run.recipe_name} if run else None),
+    }
+
+
+def validate(record: dict) -> None:
+    from atlas.core.schemas import validate as check
+
+    check("provenance", record, what="provenance record")
+
+
+def get_render(session: Session, render_id: int | str) -> Render:
+    try:
+        key = int(render_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"render id must be a number, got {render_id!r}") from None
+    if not 0 < key <= MAX_INT:  # beyond 64 bits the database driver would raise, not answer
+        raise NotFound(f"no render with id {key}")
+    render = session.get(Render, key)
+    if render is None:
+        raise NotFound(f"no render with id {key}")
+    return render
+
+
+def describe(session: Session, render: Render, store_root) -> dict:
+    """What `atlas show --json` prints: catalogue facts around the provenance record."""
+    tags = session.exec(select(Tag.name).where(Tag.render_id == render.id).order_by(Tag.name)).all()
+    path = (str(store_root / render.store_path) if render.store_path else render.linked_path)
+    return {"id": render.id, "sha256": render.sha256, "path": path, "size_bytes": render.size_bytes,
+            "tags": list(tags), "record": build(session, render)}

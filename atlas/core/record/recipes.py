@@ -1,0 +1,200 @@
+"""Recipes: a txt2img pass and then a list of img2img / outpaint / upscale passes, as YAML or JSON.
+
+A recipe is validated against `schemas/recipe.schema.json` and a few checks a schema cannot express
+(sampler names, overlap below the tile size, sizes along the chain), every error naming its JSON
+path, before any work starts. `expand` turns it into the flat pass list a Run executes (repeats and
+groups unrolled, per-kind defaults applied); `sizes` walks the size chain without running anything.
+No torch here: `atlas run` refuses a bad recipe before the engine loads.
+"""
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from atlas.core.errors import BadInput
+from atlas.core.record.samplers import canonical
+from atlas.core.settings import MAX_SIDE
+
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "recipes"
+KINDS = ("img2img", "outpaint", "upscale")
+MAX_PASSES = 10_000
+
+
+@dataclass
+class Recipe:
+    name: str | None
+    document: dict
+
+
+@dataclass
+class PassSpec:
+    kind: str  # txt2img | img2img | outpaint | upscale
+    settings: dict = field(default_factory=dict)
+    path: str = "$"  # JSON path of the entry it came from, for error messages
+
+
+def shipped() -> list[str]:
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml"))
+
+
+def parse(text: str, what: str) -> dict:
+    """A YAML or JSON document (JSON is tried first: its errors are clearer for JSON files)."""
+    import yaml
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{what}: not valid YAML or JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise BadInput(f"{what}: a recipe must be a mapping at the top level ($)")
+    return document
+
+
+def load(source: str | Path) -> Recipe:
+    """A recipe from a file, or a shipped recipe by name (`demo`, `futuristic-city`); validated."""
+    text_source = str(source)
+    path = Path(text_source).expanduser()
+    if not path.is_file():
+        shipped_path = SHIPPED_DIR / f"{text_source}.yaml"
+        if "/" in text_source or not shipped_path.is_file():
+            raise BadInput(f"{text_source}: no such recipe file, and not a shipped recipe "
+                           f"({', '.join(shipped())})")
+        path = shipped_path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read the recipe ({exc})") from None
+    document = parse(text, str(path))
+    validate(document, str(path))
+    return Recipe(name=document.get("name") or path.stem, document=document)
+
+
+def problems(document) -> list[str]:
+    from atlas.core.schemas import problems as schema_problems
+
+    found = schema_problems("recipe", document)
+    if found:
+        return found  # the checks below assume a document of the right shape
+    found = []
+    samplers = [("$.txt2img.sampler", document["txt2img"].get("sampler"))]
+    for kind, values in (document.get("defaults") or {}).items():
+        samplers.append((f"$.defaults.{kind}.sampler", values.get("sampler")))
+    for spec in _walk(document.get("passes", []), "$.passes"):
+        samplers.append((f"{spec.path}.sampler", spec.settings.get("sampler")))
+        s = spec.settings
+        if spec.kind == "upscale" and "overlap" in s and "tile" in s and s["overlap"] >= s["tile"]:
+            found.append(f"{spec.path}.overlap: {s['overlap']} is not below the tile size {s['tile']}")
+    for path, name in samplers:
+        if name is not None:
+            try:
+                canonical(name)
+            except BadInput as exc:
+                found.append(f"{path}: {exc}")
+    if not found:
+        found += _size_problems(document)
+    return found
+
+
+def validate(document, what: str = "recipe") -> None:
+    found = problems(document)
+    if found:
+        raise BadInput(f"invalid recipe {what}:\n  " + "\n  ".join(found))
+
+
+def _walk(entries: list, path: str, repeat_path: str | None = None):
+    """Each pass entry once (not repeated), with its JSON path and its own settings."""
+    for i, entry in enumerate(entries):
+        here = f"{path}[{i}]"
+        if "passes" in entry:
+            yield from _walk(entry["passes"], f"{here}.passes")
+            continue
+        kind = next(k for k in KINDS if k in entry)
+        yield PassSpec(kind, dict(entry[kind]), f"{here}.{kind}")
+
+
+def _unroll(entries: list, path: str, defaults: dict, out: list) -> None:
+    for i, entry in enumerate(entries):
+        here = f"{path}[{i}]"
+        for _ in range(entry.get("repeat", 1)):
+            if "passes" in entry:
+                _unroll(entry["passes"], f"{here}.passes", defaults, out)
+            else:
+                kind = next(k for k in KINDS if k in entry)
+                out.append(PassSpec(kind, {**defaults.get(kind, {}), **entry[kind]}, f"{here}.{kind}"))
+            if len(out) > MAX_PASSES:
+                raise BadInput(f"{here}.repeat: the recipe expands to more than {MAX_PASSES} passes")
+
+
+def expand(document: dict) -> list[PassSpec]:
+    """The flat pass list: the txt2img pass first, then every pass with repeats unrolled."""
+    first = PassSpec("txt2img", dict(document["txt2img"]), "$.txt2img")
+    out: list[PassSpec] = [first]
+    _unroll(document.get("passes", []), "$.passes", document.get("defaults") or {}, out)
+    return out
+
+
+def upscale_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """SD upscale's target: scaled, rounded to a multiple of 8 (the VAE's block)."""
+    return max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8)
+
+
+def output_size(spec: PassSpec, width: int, height: int) -> tuple[int, int]:
+    if spec.kind == "txt2img":
+        return spec.settings["width"], spec.settings["height"]
+    if spec.kind == "outpaint":
+        pixels = spec.settings.get("pixels", 128)
+        side = spec.settings.get("side", "left")
+        return (width + pixels, height) if side in ("left", "right") else (width, height + pixels)
+    if spec.kind == "upscale":
+        return upscale_size(width, height, spec.settings.get("scale", 2.0))
+    return width, height
+
+
+def sizes(document: dict) -> list[tuple[tuple[int, int] | None, tuple[int, int]]]:
+    """(input size, output size) of every expanded pass, computed from the recipe alone."""
+    chain, current = [], None
+    for spec in expand(document):
+        out = output_size(spec, *(current or (0, 0)))
+        chain.append((current, out))
+        current = out
+    return chain
+
+
+def _size_problems(document: dict) -> list[str]:
+    try:
+        specs = expand(document)
+    except BadInput as exc:
+        return [str(exc)]
+    current = None
+    for spec in specs:
+        current = output_size(spec, *(current or (0, 0)))
+        if max(current) > MAX_SIDE:
+            return [f"{spec.path}: this pass would make a {current[0]}x{current[1]} image; "
+                    f"sides are limited to {MAX_SIDE}"]
+    return []
+
+
+def with_overrides(document: dict, model: str | None = None, seed: int | None = None,
+                   upscaler: str | None = None) -> dict:
+    """A copy of `document` with the command line's --model, --seed and --upscaler applied."""
+    resolved = copy.deepcopy(document)
+    if model is not None:
+        resolved["model"] = model
+    if seed is not None:
+        resolved["seed"] = seed
+    if upscaler is not None:
+        resolved.setdefault("defaults", {}).setdefault("upscale", {})["upscaler"] = upscaler
+
+        def strip(entries):
+            for entry in entries:
+                if "upscale" in entry:
+                    entry["upscale"].pop("upscaler", None)
+                strip(entry.get("passes", []))
+
+        strip(resolved.get("passes", []))
+    return resolved

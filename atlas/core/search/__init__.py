@@ -1,0 +1,1 @@
+"""Search: the query language, its SQL, and the rows a search returns."""

@@ -1,0 +1,213 @@
+"""Query objects to SQL: every value is a bound parameter, nothing is concatenated into SQL.
+
+A render's parameters are those of the completed pass that produced it (`Pass.render_id`).
+Text fields compare case-insensitively; `*` becomes a LIKE wildcard with `%`, `_` and the escape
+character escaped first, so they match themselves.
+"""
+
+from sqlalchemy import and_, exists, false, func, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from atlas.core.catalogue import fulltext
+from atlas.core.catalogue.tables import Model, Pass, Render, Tag
+from atlas.core.search.parse import And, FullText, Match, Not, Or, Query, Range, Size, parse
+
+ESCAPE = "\\"
+
+# The producing pass, and its model: outer joins, since a render may have neither.
+Producer = Pass
+ProducerModel = aliased(Model, name="producer_model")
+
+
+def like_pattern(value: str, glob: bool) -> str:
+    escaped = value.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
+    return escaped.replace("*", "%") if glob else escaped
+
+
+def text_match(expr, value: str, glob: bool, contains: bool = False):
+    """Case-insensitive equality (or LIKE for globs / substrings) of a text column."""
+    if not glob and not contains:
+        return func.lower(expr) == value.lower()
+    pattern = like_pattern(value.lower(), glob)
+    if contains:
+        pattern = f"%{pattern}%"
+    return func.lower(expr).like(pattern, escape=ESCAPE)
+
+
+def _column(name: str):
+    return {
+        "id": Render.id, "seed": Producer.seed, "steps": Producer.steps, "cfg": Producer.cfg,
+        "denoise": Producer.denoise, "width": Render.width, "height": Render.height,
+        "run": Producer.run_id, "created": Render.created, "sampler": Producer.sampler,
+        "author": Render.author, "tool": Render.tool, "licence": Render.licence_id,
+        "model": ProducerModel.name,
+    }[name]
+
+
+def _imported(key: str):
+    """A model fact kept by an import pass in its settings (the weights are not in the catalogue)."""
+    return Producer.settings[key].as_string()
+
+
+def _lineage_has_kind(kind_value: str, glob: bool):
+    """Render ids whose lineage has a pass of the kind: its producers, then everything made from them."""
+    seeds = select(Pass.render_id.label("render_id")).where(
+        Pass.status == "completed", Pass.render_id.is_not(None), text_match(Pass.kind, kind_value, glob))
+    # Unnamed: SQLAlchemy gives each CTE its own name, so one query may hold several kind: terms.
+    lineage = seeds.cte(recursive=True)
+    child = aliased(Pass)
+    lineage = lineage.union(
+        select(child.render_id).where(child.input_render_id == lineage.c.render_id,
+                                      child.status == "completed", child.render_id.is_not(None)))
+    return Render.id.in_(select(lineage.c.render_id))
+
+
+def _match(q: Match, dialect: str):
+    name, value = q.field, q.value
+    if isinstance(value, (int, float)):
+        col = _column(name)
+        return (col + 0 if dialect == "sqlite" and name in FEW_VALUES else col) == value
+    if name in ("prompt", "negative"):
+        col = Producer.prompt if name == "prompt" else Producer.negative_prompt
+        return text_match(col, value, q.glob, contains=not q.glob)
+    if name == "tag":
+        return exists().where(Tag.render_id == Render.id, text_match(Tag.name, value, q.glob))
+    if name == "kind":
+        return _lineage_has_kind(value, q.glob)
+    if name == "model":
+        return or_(text_match(ProducerModel.name, value, q.glob), text_match(_imported("model"), value, q.glob))
+    if name == "model-hash":
+        # A1111's short hash is a prefix of the full sha256, so either matches.
+        full = like_pattern(value.lower(), q.glob) + ("" if q.glob else "%")
+        return or_(func.lower(ProducerModel.short_hash) == value.lower(),
+                   func.lower(ProducerModel.sha256).like(full, escape=ESCAPE),
+                   text_match(_imported("model_hash"), value, q.glob))
+    if name == "model-licence":
+        return text_match(ProducerModel.licence_id, value, q.glob)
+    return text_match(_column(name), value, q.glob)
+
+
+# Columns with few distinct values: a range over them matches a large share of the catalogue, and
+# SQLite (which plans without the LIMIT in mind) would read the whole range through the index, then
+# sort it. `col + 0` hides the index, so it walks the sort order and stops after LIMIT rows instead.
+FEW_VALUES = {"steps", "cfg", "denoise", "width", "height"}
+
+
+def _range(q: Range, dialect: str):
+    col, parts = _column(q.field), []
+    if dialect == "sqlite" and q.field in FEW_VALUES:
+        col = col + 0
+    if q.low is not None:
+        parts.append(col >= q.low if q.low_inclusive else col > q.low)
+    if q.high is not None:
+        parts.append(col <= q.high if q.high_inclusive else col < q.high)
+    return and_(*parts) if parts else col.is_not(None)
+
+
+def _size(q: Size):
+    parts = []
+    if q.width is not None:
+        parts.append(Render.width == q.width)
+    if q.height is not None:
+        parts.append(Render.height == q.height)
+    return and_(*parts) if parts else true()
+
+
+def _fulltext(q: FullText, dialect: str):
+    if not fulltext.has_words(q.text):  # punctuation only: the tokenizers drop it, so match it literally
+        pattern = f"%{like_pattern(q.text.lower(), False)}%"
+        return or_(func.lower(Producer.prompt).like(pattern, escape=ESCAPE),
+                   func.lower(Producer.negative_prompt).like(pattern, escape=ESCAPE))
+    return fulltext.matching_pass_ids(dialect, q.text, q.prefix)
+
+
+def condition(q, dialect: str):
+    """The SQL condition for a query object."""
+    if q is None:
+        return true()
+    if isinstance(q, And):
+        return and_(*(condition(x, dialect) for x in q.queries))
+    if isinstance(q, Or):
+        return or_(*(condition(x, dialect) for x in q.queries))
+    if isinstance(q, Not):
+        inner = condition(q.query, dialect)
+        # NULL-safe: a render without the field is "not equal" to any value.
+        return func.coalesce(inner, false()) == false()
+    if isinstance(q, Match):
+        return _match(q, dialect)
+    if isinstance(q, Range):
+        return _range(q, dialect)
+    if isinstance(q, Size):
+        return _size(q)
+    if isinstance(q, FullText):
+        return _fulltext(q, dialect)
+    raise TypeError(f"not a query object: {q!r}")
+
+
+def _base(query: Query, dialect: str):
+    producer_join = and_(Producer.render_id == Render.id, Producer.status == "completed")
+    return (select(Render)
+            .outerjoin(Producer, producer_join)
+            .outerjoin(ProducerModel, ProducerModel.id == Producer.model_id)
+            .where(condition(query.where, dialect)))
+
+
+def _order(query: Query):
+    order = []
+    for s in query.sort:
+        col = _column(s.field)
+        order.append(col.desc() if s.descending else col.asc())
+    tie = Render.id.desc() if (query.sort and query.sort[0].descending) else Render.id.asc()
+    return order + [tie]
+
+
+def statement(text_or_query, dialect: str = "sqlite"):
+    query = parse(text_or_query) if isinstance(text_or_query, str) else text_or_query
+    return _base(query, dialect).order_by(*_order(query))
+
+
+def search(session: Session, text: str | Query, limit: int = 50, offset: int = 0) -> list[Render]:
+    """Renders matching the query `text`, in its sort order (default newest first)."""
+    dialect = session.get_bind().dialect.name
+    stmt = statement(text, dialect).limit(limit).offset(offset)
+    return list(session.scalars(stmt).unique())
+
+
+def count(session: Session, text: str | Query) -> int:
+    dialect = session.get_bind().dialect.name
+    query = parse(text) if isinstance(text, str) else text
+    inner = _base(query, dialect).with_only_columns(Render.id).subquery()
+    return session.scalar(select(func.count()).select_from(inner))
+
+
+def summaries(session: Session, renders: list[Render], store_root) -> list[dict]:
+    """One flat dict per render (what `atlas search` prints): its file, size and producing pass."""
+    ids = [r.id for r in renders]
+    if not ids:
+        return []
+    rows = session.execute(
+        select(Producer.render_id, Producer.kind, Producer.prompt, Producer.negative_prompt, Producer.seed,
+               Producer.sampler, Producer.steps, Producer.cfg, Producer.denoise, Producer.settings,
+               ProducerModel.name)
+        .outerjoin(ProducerModel, ProducerModel.id == Producer.model_id)
+        .where(Producer.render_id.in_(ids), Producer.status == "completed")).all()
+    producers = {row[0]: row for row in rows}
+    tags: dict[int, list[str]] = {}
+    for render_id, name in session.execute(select(Tag.render_id, Tag.name).where(Tag.render_id.in_(ids))
+                                           .order_by(Tag.name)):
+        tags.setdefault(render_id, []).append(name)
+    out = []
+    for r in renders:
+        p = producers.get(r.id)
+        settings = (p[9] or {}) if p else {}
+        out.append({
+            "id": r.id, "created": r.created.isoformat(), "width": r.width, "height": r.height,
+            "format": r.format, "tool": r.tool, "author": r.author, "licence": r.licence_id, "sha256": r.sha256,
+            "path": str(store_root / r.store_path) if r.store_path else r.linked_path,
+            "kind": p[1] if p else None, "prompt": p[2] if p else "", "negative_prompt": p[3] if p else "",
+            "seed": p[4] if p else None, "sampler": p[5] if p else None, "steps": p[6] if p else None,
+            "cfg": p[7] if p else None, "denoise": p[8] if p else None,
+            "model": (p[10] or settings.get("model")) if p else None, "tags": tags.get(r.id, []),
+        })
+    return out

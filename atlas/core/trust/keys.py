@@ -1,0 +1,150 @@
+"""The local C2PA signing identity: an ES256 CA and a signer certificate it issues.
+
+c2pa refuses a self-signed leaf, so `atlas keys init` makes two certificates: a CA (kept in the
+home, its key readable by the owner only) and a signer that is not a CA, with the key usages c2pa
+checks. A file signed with it validates as trusted when the reader is given the CA as trust anchor.
+Users may configure their own certificate chain, key and trust anchor instead (config `[signing]`).
+"""
+
+import datetime
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from atlas.core.catalogue.home import Home
+from atlas.core.errors import AtlasError, BadInput
+
+CA_CERT, CA_KEY = "atlas-ca.pem", "atlas-ca.key"
+SIGNER_CHAIN, SIGNER_KEY = "signer-chain.pem", "signer.key"
+VALID_DAYS = 3650
+DOCUMENT_SIGNING = "1.3.6.1.5.5.7.3.36"  # id-kp-documentSigning (RFC 9336), one of the EKUs c2pa accepts
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What signing and verifying need: the signer's chain and key, and the CA that is trusted."""
+
+    chain_pem: bytes  # signer first, then its CA
+    key_pem: bytes
+    trust_anchor_pem: bytes | None
+    source: str  # where it came from, for messages
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _name(common_name: str, organisation: str):
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def create_identity(folder: Path, owner: str = "atlas user", force: bool = False) -> dict[str, Path]:
+    """Write a new CA and signer into `folder`; refuses to replace existing keys unless `force`."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
+
+    paths = {name: folder / name for name in (CA_CERT, CA_KEY, SIGNER_CHAIN, SIGNER_KEY)}
+    if not force and any(p.exists() for p in paths.values()):
+        raise BadInput(f"{folder} already holds a signing identity; use --force to replace it "
+                       "(files signed with the old one will no longer verify as trusted)")
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    until = now + datetime.timedelta(days=VALID_DAYS)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name(f"atlas local CA ({owner})", "atlas")
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now).not_valid_after(until)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    signer_key = ec.generate_private_key(ec.SECP256R1())
+    signer = (x509.CertificateBuilder().subject_name(_name(f"atlas signer ({owner})", "atlas"))
+              .issuer_name(ca_name).public_key(signer_key.public_key())
+              .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(until)
+              .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+              .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                           data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                           crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+              .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION,
+                                                    ObjectIdentifier(DOCUMENT_SIGNING)]), critical=False)
+              .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
+              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+              .sign(ca_key, hashes.SHA256()))
+
+    def pem(cert) -> bytes:
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    def key_pem(key) -> bytes:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    paths[CA_CERT].write_bytes(pem(ca))
+    _write_private(paths[CA_KEY], key_pem(ca_key))
+    paths[SIGNER_CHAIN].write_bytes(pem(signer) + pem(ca))
+    _write_private(paths[SIGNER_KEY], key_pem(signer_key))
+    return paths
+
+
+def _read(path: str | Path, what: str) -> bytes:
+    try:
+        return Path(path).expanduser().read_bytes()
+    except OSError as exc:
+        raise BadInput(f"signing {what} {path}: cannot read it: {exc.strerror}") from None
+
+
+def signing_config(home: Home) -> dict:
+    return home.config().get("signing", {})
+
+
+def identity(home: Home) -> Identity | None:
+    """The identity to sign with: configured files, else the one `atlas keys init` made, else None."""
+    conf = signing_config(home)
+    if conf.get("certificate") or conf.get("key"):
+        if not (conf.get("certificate") and conf.get("key")):
+            raise BadInput(f"{home.config_path}: [signing] needs both certificate and key")
+        anchor = conf.get("trust_anchor")
+        return Identity(_read(conf["certificate"], "certificate"), _read(conf["key"], "key"),
+                        _read(anchor, "trust anchor") if anchor else None, str(home.config_path))
+    folder = home.keys
+    if (folder / SIGNER_CHAIN).exists() and (folder / SIGNER_KEY).exists():
+        anchor = folder / CA_CERT
+        return Identity((folder / SIGNER_CHAIN).read_bytes(), (folder / SIGNER_KEY).read_bytes(),
+                        anchor.read_bytes() if anchor.exists() else None, str(folder))
+    return None
+
+
+def trust_anchor(home: Home) -> bytes | None:
+    """The CA certificate(s) trusted when verifying: configured, else atlas's own CA."""
+    conf = signing_config(home)
+    if conf.get("trust_anchor"):
+        return _read(conf["trust_anchor"], "trust anchor")
+    ca = home.keys / CA_CERT
+    return ca.read_bytes() if ca.exists() else None
+
+
+def signing_identity(home: Home) -> Identity | None:
+    """The identity finish_pass signs with, or None when signing is off.
+
+    Signing is on when an identity exists, unless config says `enabled = false`; `enabled = true`
+    without an identity is an error rather than a silently unsigned render.
+    """
+    enabled = signing_config(home).get("enabled")
+    if enabled is False:
+        return None
+    found = identity(home)
+    if found is None and enabled:
+        raise AtlasError("signing is enabled in config but there is no signing identity: "
+                         "run `atlas keys init` or set [signing] certificate and key")
+    return found
