@@ -4,7 +4,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from atlas.core.catalogue.tables import Licence
 from atlas.core.errors import NotFound
@@ -38,7 +38,7 @@ def get(session: Session, licence_id: str) -> Licence:
     row = session.get(Licence, licence_id)
     if row is None:
         # Licence ids are case-sensitive in SPDX, but users type them loosely.
-        row = session.exec(select(Licence).where(Licence.id.ilike(licence_id))).first()
+        row = session.exec(select(Licence).where(col(Licence.id).ilike(licence_id))).first()
     if row is None:
         known = ", ".join(sorted(session.exec(select(Licence.id)).all()))
         raise NotFound(f"unknown licence {licence_id!r}; known licences: {known}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from atlas.core.catalogue.tables import Licence, Render
 from atlas.core.commons import procedure, wikitext
@@ -140,7 +140,7 @@ def _licence_texts(session: Session, models: list[dict]) -> dict:
     ids = {m["licence"]["id"] for m in models if m.get("licence")}
     if not ids:
         return {}
-    rows = session.exec(select(Licence).where(Licence.id.in_(ids))).all()
+    rows = session.exec(select(Licence).where(col(Licence.id).in_(ids))).all()
     return {row.id: {"summary": row.summary, "output_rights": row.output_rights,
                      "restrictions": list(row.restrictions or [])} for row in rows}
 

@@ -8,12 +8,13 @@ the render points at the source file instead.
 """
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Pass, Render, utcnow
@@ -71,7 +72,7 @@ def _unchanged(session: Session, files: list[Path]) -> tuple[list[Path], list[di
     for chunk in _chunks(files, IN_CHUNK):
         known = {}
         rows = session.exec(select(Render.source_path, Render.size_bytes, Render.source_mtime_ns, Render.id)
-                            .where(Render.source_path.in_([str(f) for f in chunk])).order_by(Render.id))
+                            .where(col(Render.source_path).in_([str(f) for f in chunk])).order_by(col(Render.id)))
         for path, size, mtime, render_id in rows:
             known[path] = (size, mtime, render_id)  # the latest import of the path wins
         for f in chunk:
@@ -118,13 +119,13 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
             report.unreadable.append({"path": f.path, "reason": f.error})
     if not readable:
         return []
-    new_files = [f.store_path for f in readable if f.store_created]
+    new_files = [f.store_path for f in readable if f.store_created and f.store_path]
     try:
         with catalogue.session() as session:
-            known: dict[str, int | None] = {}
-            shas = sorted({f.sha256 for f in readable})
+            known: dict[str | None, int | None] = {}  # every readable file has its sha256
+            shas = sorted({f.sha256 for f in readable if f.sha256})
             for chunk in _chunks(shas, IN_CHUNK):
-                known.update(session.exec(select(Render.sha256, Render.id).where(Render.sha256.in_(chunk))).all())
+                known.update(session.exec(select(Render.sha256, Render.id).where(col(Render.sha256).in_(chunk))).all())
             fresh, duplicates = [], []
             for f in readable:
                 if f.sha256 in known:
@@ -134,7 +135,7 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
                     fresh.append(f)
             ids = []
             if fresh:
-                ids = list(session.scalars(insert(Render).returning(Render.id, sort_by_parameter_order=True),
+                ids = list(session.scalars(insert(Render).returning(col(Render.id), sort_by_parameter_order=True),
                                            [_render_row(f, mode) for f in fresh]))
                 now = utcnow()
                 session.execute(insert(Pass), [_pass_row(f, rid, now) for f, rid in zip(fresh, ids, strict=False)])
@@ -150,7 +151,8 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
         report.imported.append({"path": f.path, "id": rid, "tool": _render_row(f, mode)["tool"]})
     fresh_shas = {f.sha256 for f in fresh}
     for f in duplicates:
-        if f.store_created and f.sha256 not in fresh_shas:  # the known render is linked: no copy needed
+        # The known render is linked: this copy is not needed.
+        if f.store_created and f.store_path and f.sha256 not in fresh_shas:
             catalogue.store.remove(f.store_path)
         rid = known[f.sha256]
         report.skipped.append({"path": f.path, "id": rid, "reason": f"same file (sha256) as render {rid}"})
@@ -176,6 +178,7 @@ def import_paths(catalogue: Catalogue, paths, recursive: bool = False, mode: str
     workers = workers or os.cpu_count() or 1
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and total > 16 else None
     try:
+        results: Iterator[FileFacts]
         if pool is None:
             results = (read_file(str(f), store_root) for f in todo)
         else:

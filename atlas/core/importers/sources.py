@@ -16,11 +16,16 @@ def resolve(catalogue: Catalogue, source: str | int) -> int:
     if text.isdigit() and not path.exists():
         with catalogue.session() as session:
             try:
-                return get_render(session, text).id
+                return _saved_id(get_render(session, text))
             except NotFound:
                 raise NotFound(f"no render with id {text} (and no file of that name)") from None
     if not path.is_file():
         raise BadInput(f"{text}: neither a render id nor an image file")
     from atlas.core.importers.batch import import_file
 
-    return import_file(catalogue, path).id
+    return _saved_id(import_file(catalogue, path))
+
+
+def _saved_id(render) -> int:
+    assert render.id is not None  # a render read from or written to the catalogue has its id
+    return render.id

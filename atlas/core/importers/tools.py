@@ -104,7 +104,7 @@ def from_sd_parsers(info, raw: dict) -> Generation:
     gen = Generation(tool=TOOL_NAMES.get(getattr(info.generator, "value", str(info.generator)), "unknown"))
     samplers = list(info.samplers)
     chosen = samplers[0] if samplers else None
-    graph_size = (None, None)
+    graph_size: tuple[int | None, int | None] = (None, None)
     if gen.tool == "ComfyUI" and samplers:
         try:
             graph = json.loads(raw.get("prompt") or "{}")

@@ -157,7 +157,8 @@ def output_size(spec: PassSpec, width: int, height: int) -> tuple[int, int]:
 
 def sizes(document: dict) -> list[tuple[tuple[int, int] | None, tuple[int, int]]]:
     """(input size, output size) of every expanded pass, computed from the recipe alone."""
-    chain, current = [], None
+    chain: list[tuple[tuple[int, int] | None, tuple[int, int]]] = []
+    current = None
     for spec in expand(document):
         out = output_size(spec, *(current or (0, 0)))
         chain.append((current, out))
