@@ -1,13 +1,38 @@
-"""`atlas search QUERY`: find renders by parameter and prompt words (DESIGN.md, "Search")."""
+"""`atlas search QUERY`: find renders by parameter and prompt words (README.md, "Search")."""
 
 import json
+import textwrap
 
 import click
 
 from atlas.cli.common import console, open_catalogue
+from atlas.core.search import fields
+
+SYNTAX = """Find renders. QUERY words are ANDed, e.g.  sampler:"Euler a" cfg:7 steps:40..60 city
+
+\b
+field:value   exact (numbers), case-insensitive (text), * wildcards
+field:a..b    range, either end open; field:>=7, >, <, <=
+size:768x512  or 768x*;  created:2026-11, created:2025..2026-03
+-term         negation;  a OR b  alternatives;  bare words: full text over prompts
+sort:field / sort:-field (default newest first)
+"""
 
 
-@click.command()
+def help_text() -> str:
+    """The command's help: the syntax, then every search field from the registry."""
+    lines = ["\b", "Fields:"]
+    lines += [f"  {f.name:<14} {f.help}" for f in fields.REGISTRY]
+    aliases = ", ".join(f"{alias}={name}" for alias, name in fields.ALIASES.items())
+    lines += ["", "\b", *_wrap(f"Aliases: {aliases}"), *_wrap(f"Sortable: {' '.join(fields.SORTABLE)}")]
+    return "\n".join([SYNTAX, *lines])
+
+
+def _wrap(line: str) -> list[str]:
+    return textwrap.wrap(line, 76, subsequent_indent="  ", break_on_hyphens=False)
+
+
+@click.command(help=help_text())
 @click.argument("query", nargs=-1)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first.")
@@ -16,18 +41,7 @@ from atlas.cli.common import console, open_catalogue
 @click.option("--count", "only_count", is_flag=True, help="Only the number of matching renders.")
 @click.pass_context
 def search(ctx, query, limit, offset, as_json, paths, only_count):
-    """Find renders. QUERY words are ANDed, e.g.  sampler:"Euler a" cfg:7 steps:40..60 city
-
-    \b
-    field:value   exact (numbers), case-insensitive (text), * wildcards
-    field:a..b    range, either end open; field:>=7, >, <, <=
-    size:768x512  or 768x*;  created:2026-11, created:2025..2026-03
-    -term         negation;  a OR b  alternatives;  bare words: full text over prompts
-    sort:field / sort:-field (default newest first)
-    Fields: prompt negative seed steps sampler cfg width height size model model-hash licence
-    model-licence denoise kind created author tag run tool
-    """
-    from atlas.core.search import sql as core_search
+    from atlas.core.search import sql
     from atlas.core.search.parse import parse
 
     text = " ".join(query)
@@ -35,10 +49,10 @@ def search(ctx, query, limit, offset, as_json, paths, only_count):
     catalogue = open_catalogue(ctx)
     with catalogue.session() as session:
         if only_count:
-            click.echo(core_search.count(session, text))
+            click.echo(sql.count(session, text))
             return
-        renders = core_search.search(session, parsed, limit=limit, offset=offset)
-        rows = core_search.summaries(session, renders, catalogue.store.root)
+        renders = sql.search(session, parsed, limit=limit, offset=offset)
+        rows = sql.summaries(session, renders, catalogue.store.root)
     if paths:
         for row in rows:
             if row["path"]:
