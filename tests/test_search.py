@@ -333,6 +333,32 @@ def test_cli_search_syntax_error_exits_2_naming_the_column(cli, cli_ids):
     assert cli("search", "--limit", "0", "fox").code == 2
 
 
+def test_cli_search_takes_a_leading_negated_term_as_query_text(cli, cli_ids):
+    def found(*args):
+        r = cli("search", "--json", *args)
+        assert r.code == 0, r.err
+        return {__import__("json").loads(line)["id"] for line in r.out.splitlines()}
+
+    everything = set(cli_ids.values())
+    assert found("-fox") == everything - {cli_ids["fox"], cli_ids["fox-up"]}
+    assert found("-tag:best", "-height:512") == {cli_ids["fox-up"], cli_ids["neon"], cli_ids["bare"]}
+    assert found("-hair") == everything  # `-h...` is a query word, not the help option
+    assert found("-author:alice", "OR", "sampler:euler") == {cli_ids["sale"], cli_ids["neon"], cli_ids["bare"]}
+    r = cli("search", "-steps:>=40", "--count")
+    assert r.code == 0 and r.out.strip() == "2", r.err  # fox (20) and bare (no steps) stay
+
+
+def test_cli_search_options_still_work_around_query_words(cli, cli_ids):
+    assert cli("search", "-fox", "--paths", "--limit", "1").out.count("\n") == 1
+    r = cli("search", "-h")
+    assert r.code == 0 and "Usage: atlas search" in r.out and "Fields:" in r.out
+    assert cli("search", "--help").out == r.out
+    r = cli("search", "-fox", "--jsno")  # a mistyped option is an error, not query text
+    assert r.code == 2 and "No such option" in r.err and "--jsno" in r.err
+    r = cli("search", "-seed:x")
+    assert r.code == 2 and "column 1" in r.err
+
+
 def test_cli_search_on_postgresql(cli, pg_home):
     catalogue = Catalogue.open(pg_home)
     ids = populate(catalogue)

@@ -32,8 +32,20 @@ def _wrap(line: str) -> list[str]:
     return textwrap.wrap(line, 76, subsequent_indent="  ", break_on_hyphens=False)
 
 
-@click.command(help=help_text())
-@click.argument("query", nargs=-1)
+class SearchCommand(click.Command):
+    """Query words may start with `-` (`-miku`, `-tag:wip`): the options are all long, so a word
+    with one leading dash is query text; `-h` alone still asks for help."""
+
+    def parse_args(self, ctx, args):
+        end = args.index("--") if "--" in args else len(args)
+        if "-h" in args[:end]:
+            args = ["--help"]
+        return super().parse_args(ctx, args)
+
+
+@click.command(cls=SearchCommand, help=help_text(),
+               context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+@click.argument("query", nargs=-1, type=click.UNPROCESSED)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -44,6 +56,10 @@ def search(ctx, query, limit, offset, as_json, paths, only_count):
     from atlas.core.search import sql
     from atlas.core.search.parse import parse
 
+    # Unknown long options come through as words too: no query word starts with `--`, so it is a typo.
+    for word in query:
+        if word.startswith("--"):
+            raise click.NoSuchOption(word.split("=", 1)[0], ctx=ctx)
     text = " ".join(query)
     parsed = parse(text)  # syntax errors before the catalogue is opened: exit 2, nothing touched
     catalogue = open_catalogue(ctx)
