@@ -8,7 +8,7 @@ import pytest
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.home import Home
 from atlas.core.catalogue.tables import Model, Pass, Render, Tag
-from atlas.core.search import sql as search
+from atlas.core.search import sql
 from atlas.core.search.parse import QuerySyntaxError
 
 UTC = UTC
@@ -111,8 +111,8 @@ def found(db, text):
     catalogue, ids = db
     names = {v: k for k, v in ids.items()}
     with catalogue.session() as session:
-        hits = search.search(session, text, limit=100)
-        assert search.count(session, text) == len(hits)
+        hits = sql.search(session, text, limit=100)
+        assert sql.count(session, text) == len(hits)
         return {names[r.id] for r in hits}
 
 
@@ -250,7 +250,7 @@ def test_sort_orders(shared_db):
     with catalogue.session() as session:
         def order(text):
             names = {v: k for k, v in ids.items()}
-            return [names[r.id] for r in search.search(session, text)]
+            return [names[r.id] for r in sql.search(session, text)]
 
         assert order("") == ["bare", "neon", "sale", "fox-up", "fox"]  # newest first
         assert order("sort:created") == ["fox", "fox-up", "sale", "neon", "bare"]
@@ -263,10 +263,10 @@ def test_sort_orders(shared_db):
 def test_limit_and_offset_page_through_results(shared_db):
     catalogue, _ = shared_db
     with catalogue.session() as session:
-        everything = [r.id for r in search.search(session, "")]
-        pages = [r.id for off in range(0, 5, 2) for r in search.search(session, "", limit=2, offset=off)]
+        everything = [r.id for r in sql.search(session, "")]
+        pages = [r.id for off in range(0, 5, 2) for r in sql.search(session, "", limit=2, offset=off)]
         assert pages == everything
-        assert search.count(session, "city") == 2
+        assert sql.count(session, "city") == 2
 
 
 def test_full_text_follows_prompt_edits(db):
@@ -290,9 +290,9 @@ def test_statements_bind_every_value(shared_db):
     catalogue, _ = shared_db
     dialect = catalogue.engine.dialect
     for text in ("prompt:zebra_q", 'sampler:"xylo phone"', "qwertz", "author:o'hara", "model-hash:abcdef"):
-        sql = str(search.statement(text, dialect.name).compile(dialect=dialect))
+        compiled = str(sql.statement(text, dialect.name).compile(dialect=dialect))
         needle = text.split(":")[-1].strip('"').lower()
-        assert needle not in sql.lower()
+        assert needle not in compiled.lower()
 
 
 # ---- the CLI ----------------------------------------------------------------------------------
@@ -331,6 +331,32 @@ def test_cli_search_syntax_error_exits_2_naming_the_column(cli, cli_ids):
     assert r.code == 2
     assert "column 5" in r.err and "steps:20..x" in r.err
     assert cli("search", "--limit", "0", "fox").code == 2
+
+
+def test_cli_search_takes_a_leading_negated_term_as_query_text(cli, cli_ids):
+    def found(*args):
+        r = cli("search", "--json", *args)
+        assert r.code == 0, r.err
+        return {__import__("json").loads(line)["id"] for line in r.out.splitlines()}
+
+    everything = set(cli_ids.values())
+    assert found("-fox") == everything - {cli_ids["fox"], cli_ids["fox-up"]}
+    assert found("-tag:best", "-height:512") == {cli_ids["fox-up"], cli_ids["neon"], cli_ids["bare"]}
+    assert found("-hair") == everything  # `-h...` is a query word, not the help option
+    assert found("-author:alice", "OR", "sampler:euler") == {cli_ids["sale"], cli_ids["neon"], cli_ids["bare"]}
+    r = cli("search", "-steps:>=40", "--count")
+    assert r.code == 0 and r.out.strip() == "2", r.err  # fox (20) and bare (no steps) stay
+
+
+def test_cli_search_options_still_work_around_query_words(cli, cli_ids):
+    assert cli("search", "-fox", "--paths", "--limit", "1").out.count("\n") == 1
+    r = cli("search", "-h")
+    assert r.code == 0 and "Usage: atlas search" in r.out and "Fields:" in r.out
+    assert cli("search", "--help").out == r.out
+    r = cli("search", "-fox", "--jsno")  # a mistyped option is an error, not query text
+    assert r.code == 2 and "No such option" in r.err and "--jsno" in r.err
+    r = cli("search", "-seed:x")
+    assert r.code == 2 and "column 1" in r.err
 
 
 def test_cli_search_on_postgresql(cli, pg_home):
@@ -386,7 +412,7 @@ def test_postgresql_schema_matches_the_tables_and_keeps_64_bit_seeds(pg_home):
                                              seed=9_000_000_000_000_000_000)])
             render.source_mtime_ns = 1_800_000_000_123_456_789
             session.commit()
-            assert [r.id for r in search.search(session, "seed:9000000000000000000")] == [render.id]
+            assert [r.id for r in sql.search(session, "seed:9000000000000000000")] == [render.id]
     finally:
         catalogue.close()
 
@@ -406,8 +432,8 @@ def test_any_text_parses_and_runs_or_is_a_syntax_error(shared_db, text):
     catalogue, _ = shared_db
     try:
         with catalogue.session() as session:
-            found_ids = [r.id for r in search.search(session, text)]
-            assert search.count(session, text) >= len(found_ids)
+            found_ids = [r.id for r in sql.search(session, text)]
+            assert sql.count(session, text) >= len(found_ids)
     except QuerySyntaxError as err:
         assert 1 <= err.column <= len(text) + 1 and err.token
 

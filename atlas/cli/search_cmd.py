@@ -1,14 +1,51 @@
-"""`atlas search QUERY`: find renders by parameter and prompt words (DESIGN.md, "Search")."""
+"""`atlas search QUERY`: find renders by parameter and prompt words (README.md, "Search")."""
 
 import json
+import textwrap
 
 import click
 
 from atlas.cli.common import console, open_catalogue
+from atlas.core.search import fields
+
+SYNTAX = """Find renders. QUERY words are ANDed, e.g.  sampler:"Euler a" cfg:7 steps:40..60 city
+
+\b
+field:value   exact (numbers), case-insensitive (text), * wildcards
+field:a..b    range, either end open; field:>=7, >, <, <=
+size:768x512  or 768x*;  created:2026-11, created:2025..2026-03
+-term         negation;  a OR b  alternatives;  bare words: full text over prompts
+sort:field / sort:-field (default newest first)
+"""
 
 
-@click.command()
-@click.argument("query", nargs=-1)
+def help_text() -> str:
+    """The command's help: the syntax, then every search field from the registry."""
+    lines = ["\b", "Fields:"]
+    lines += [f"  {f.name:<14} {f.help}" for f in fields.REGISTRY]
+    aliases = ", ".join(f"{alias}={name}" for alias, name in fields.ALIASES.items())
+    lines += ["", "\b", *_wrap(f"Aliases: {aliases}"), *_wrap(f"Sortable: {' '.join(fields.SORTABLE)}")]
+    return "\n".join([SYNTAX, *lines])
+
+
+def _wrap(line: str) -> list[str]:
+    return textwrap.wrap(line, 76, subsequent_indent="  ", break_on_hyphens=False)
+
+
+class SearchCommand(click.Command):
+    """Query words may start with `-` (`-miku`, `-tag:wip`): the options are all long, so a word
+    with one leading dash is query text; `-h` alone still asks for help."""
+
+    def parse_args(self, ctx, args):
+        end = args.index("--") if "--" in args else len(args)
+        if "-h" in args[:end]:
+            args = ["--help"]
+        return super().parse_args(ctx, args)
+
+
+@click.command(cls=SearchCommand, help=help_text(),
+               context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+@click.argument("query", nargs=-1, type=click.UNPROCESSED)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -16,29 +53,22 @@ from atlas.cli.common import console, open_catalogue
 @click.option("--count", "only_count", is_flag=True, help="Only the number of matching renders.")
 @click.pass_context
 def search(ctx, query, limit, offset, as_json, paths, only_count):
-    """Find renders. QUERY words are ANDed, e.g.  sampler:"Euler a" cfg:7 steps:40..60 city
-
-    \b
-    field:value   exact (numbers), case-insensitive (text), * wildcards
-    field:a..b    range, either end open; field:>=7, >, <, <=
-    size:768x512  or 768x*;  created:2026-11, created:2025..2026-03
-    -term         negation;  a OR b  alternatives;  bare words: full text over prompts
-    sort:field / sort:-field (default newest first)
-    Fields: prompt negative seed steps sampler cfg width height size model model-hash licence
-    model-licence denoise kind created author tag run tool
-    """
-    from atlas.core.search import sql as core_search
+    from atlas.core.search import sql
     from atlas.core.search.parse import parse
 
+    # Unknown long options come through as words too: no query word starts with `--`, so it is a typo.
+    for word in query:
+        if word.startswith("--"):
+            raise click.NoSuchOption(word.split("=", 1)[0], ctx=ctx)
     text = " ".join(query)
     parsed = parse(text)  # syntax errors before the catalogue is opened: exit 2, nothing touched
     catalogue = open_catalogue(ctx)
     with catalogue.session() as session:
         if only_count:
-            click.echo(core_search.count(session, text))
+            click.echo(sql.count(session, text))
             return
-        renders = core_search.search(session, parsed, limit=limit, offset=offset)
-        rows = core_search.summaries(session, renders, catalogue.store.root)
+        renders = sql.search(session, parsed, limit=limit, offset=offset)
+        rows = sql.summaries(session, renders, catalogue.store.root)
     if paths:
         for row in rows:
             if row["path"]:

@@ -17,6 +17,7 @@ from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Licence, Render, Run
 from atlas.core.errors import AtlasError, BadInput
 from atlas.core.record.build import describe, get_render, lineage
+from atlas.core.search import fields
 from atlas.core.search import sql as search
 from atlas.core.search.parse import parse
 
@@ -39,20 +40,9 @@ class Row:
     kind: str | None
 
 
-# Sortable columns: column key -> SQL expression over the search statement's tables
-# (the render, its producing pass `search.Producer` and that pass's model `search.ProducerModel`).
-SORT_FIELDS = {
-    "id": Render.id,
-    "created": Render.created,
-    "size": Render.width * Render.height,
-    "model": search.ProducerModel.name,
-    "sampler": search.Producer.sampler,
-    "steps": search.Producer.steps,
-    "cfg": search.Producer.cfg,
-    "seed": search.Producer.seed,
-    "licence": Render.licence_id,
-    "prompt": search.Producer.prompt,
-}
+# The results table's sortable columns -> their sort expressions, from the search field registry.
+SORT_FIELDS = {key: fields.FIELDS[key].sort_key
+               for key in ("id", "created", "size", "model", "sampler", "steps", "cfg", "seed", "licence", "prompt")}
 
 # An import pass keeps the model name it found in the file in its settings (no Model row).
 _MODEL_NAME = func.coalesce(search.ProducerModel.name, search.Producer.settings["model"].as_string())

@@ -1,4 +1,4 @@
-"""The search language: a query string in, query objects out (no database here).
+"""The search language: a query string in, query objects out (no database access here).
 
     fox "red sky" steps:20..30 cfg:>=7 -sampler:euler* size:768x* OR tag:best sort:-seed
 
@@ -6,6 +6,7 @@ Terms separated by spaces are ANDed; `OR` between terms makes alternatives (AND 
 `field:value` compares one field; a bare word is full-text over prompt and negative prompt.
 A leading `-` negates a term. Double quotes group a value and make it literal (no wildcards,
 ranges or comparisons). `sort:field` / `sort:-field` orders the results (default: newest first).
+The fields, their value types and aliases are those of `fields.REGISTRY`.
 """
 
 import re
@@ -13,17 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from atlas.core.errors import BadInput
+from atlas.core.search import fields
+from atlas.core.search.fields import DATE, INT, SIZE, TEXT
 from atlas.core.settings import MAX_INT
-
-INT_FIELDS = {"seed", "steps", "width", "height", "run", "id"}
-FLOAT_FIELDS = {"cfg", "denoise"}
-TEXT_FIELDS = {"prompt", "negative", "sampler", "model", "model-hash", "licence", "model-licence",
-               "kind", "author", "tag", "tool"}
-FIELDS = INT_FIELDS | FLOAT_FIELDS | TEXT_FIELDS | {"size", "created"}
-SORT_FIELDS = {"id", "created", "seed", "steps", "cfg", "denoise", "width", "height", "sampler", "model",
-               "tool", "author"}
-ALIASES = {"license": "licence", "model-license": "model-licence", "neg": "negative", "scale": "cfg",
-           "date": "created", "hash": "model-hash"}
 
 COMPARISONS = (">=", "<=", ">", "<")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -202,12 +195,12 @@ def _parse_size(value: str, tok: Token) -> Size:
 
 
 def _field_query(name: str, tok: Token):
-    value = tok.value
+    value, kind = tok.value, fields.FIELDS[name].type
     if value == "" and not tok.quoted:
         raise QuerySyntaxError(f"{name} needs a value", tok.text, tok.column)
-    if name == "size":
+    if kind == SIZE:
         return _parse_size(value, tok)
-    if name in TEXT_FIELDS:
+    if kind == TEXT:
         glob = "*" in value and not tok.quoted
         return Match(name, value, glob)
     if tok.quoted:  # a quoted number is still a number, just never a range
@@ -227,18 +220,18 @@ def _field_query(name: str, tok: Token):
 
 
 def _convert(name: str, text: str, tok: Token):
-    return _number(int if name in INT_FIELDS else float, text, tok)
+    return _number(int if fields.FIELDS[name].type == INT else float, text, tok)
 
 
 def _point(name: str, value: str, tok: Token):
-    if name == "created":
+    if fields.FIELDS[name].type == DATE:
         start, end = _date_interval(value, tok)
-        return Range("created", start, end, True, False)
+        return Range(name, start, end, True, False)
     return Match(name, _convert(name, value, tok))
 
 
 def _comparison(name: str, op: str, bound: str, tok: Token) -> Range:
-    if name == "created":
+    if fields.FIELDS[name].type == DATE:
         start, end = _date_interval(bound, tok)
         return {">=": Range(name, start, None), ">": Range(name, end, None),
                 "<": Range(name, None, start, True, False), "<=": Range(name, None, end, True, False)}[op]
@@ -248,7 +241,7 @@ def _comparison(name: str, op: str, bound: str, tok: Token) -> Range:
 
 
 def _range(name: str, low: str | None, high: str | None, tok: Token) -> Range:
-    if name == "created":
+    if fields.FIELDS[name].type == DATE:
         lo = _date_interval(low, tok)[0] if low else None
         hi = _date_interval(high, tok)[1] if high else None  # a range includes its last day whole
         return Range(name, lo, hi, True, False)
@@ -274,11 +267,11 @@ def _term(tok: Token):
             raise QuerySyntaxError("a prefix search needs some letters before `*`", tok.text, tok.column)
         query = FullText(words, prefix)
     else:
-        name = ALIASES.get(tok.key.lower(), tok.key.lower())
-        if name not in FIELDS:
-            raise QuerySyntaxError(f"unknown field {tok.key!r}; fields: {', '.join(sorted(FIELDS))}",
+        found = fields.lookup(tok.key)
+        if found is None:
+            raise QuerySyntaxError(f"unknown field {tok.key!r}; fields: {', '.join(sorted(fields.FIELDS))}",
                                    tok.text, tok.column)
-        query = _field_query(name, tok)
+        query = _field_query(found.name, tok)
     return Not(query) if tok.negated else query
 
 
@@ -288,11 +281,12 @@ def _sort(tok: Token) -> Sort:
     value = tok.value.lower()
     descending = value.startswith("-")
     name = value.lstrip("-+")
-    name = ALIASES.get(name, name)
-    if name not in SORT_FIELDS:
-        raise QuerySyntaxError(f"cannot sort by {name!r}; sortable: {', '.join(sorted(SORT_FIELDS))}",
+    found = fields.lookup(name)
+    if found is None or not found.sortable:
+        name = found.name if found else name
+        raise QuerySyntaxError(f"cannot sort by {name!r}; sortable: {', '.join(sorted(fields.SORTABLE))}",
                                tok.text, tok.column)
-    return Sort(name, descending)
+    return Sort(found.name, descending)
 
 
 def _collapse(kind, items: list):

@@ -2,7 +2,8 @@
 
 A render's parameters are those of the completed pass that produced it (`Pass.render_id`).
 Text fields compare case-insensitively; `*` becomes a LIKE wildcard with `%`, `_` and the escape
-character escaped first, so they match themselves.
+character escaped first, so they match themselves. Each field's column and sort expression come
+from `fields.REGISTRY`; `MATCHERS` holds the fields whose condition is more than a comparison.
 """
 
 from sqlalchemy import and_, exists, false, func, or_, select, true
@@ -10,14 +11,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from atlas.core.catalogue import fulltext
-from atlas.core.catalogue.tables import Model, Pass, Render, Tag
+from atlas.core.catalogue.tables import Pass, Render, Tag
+from atlas.core.search.fields import FIELDS, Producer, ProducerModel
 from atlas.core.search.parse import And, FullText, Match, Not, Or, Query, Range, Size, parse
 
 ESCAPE = "\\"
-
-# The producing pass, and its model: outer joins, since a render may have neither.
-Producer = Pass
-ProducerModel = aliased(Model, name="producer_model")
 
 
 def like_pattern(value: str, glob: bool) -> str:
@@ -33,16 +31,6 @@ def text_match(expr, value: str, glob: bool, contains: bool = False):
     if contains:
         pattern = f"%{pattern}%"
     return func.lower(expr).like(pattern, escape=ESCAPE)
-
-
-def _column(name: str):
-    return {
-        "id": Render.id, "seed": Producer.seed, "steps": Producer.steps, "cfg": Producer.cfg,
-        "denoise": Producer.denoise, "width": Render.width, "height": Render.height,
-        "run": Producer.run_id, "created": Render.created, "sampler": Producer.sampler,
-        "author": Render.author, "tool": Render.tool, "licence": Render.licence_id,
-        "model": ProducerModel.name,
-    }[name]
 
 
 def _imported(key: str):
@@ -63,41 +51,49 @@ def _lineage_has_kind(kind_value: str, glob: bool):
     return Render.id.in_(select(lineage.c.render_id))
 
 
+def _tag(value: str, glob: bool):
+    return exists().where(Tag.render_id == Render.id, text_match(Tag.name, value, glob))
+
+
+def _model(value: str, glob: bool):
+    return or_(text_match(ProducerModel.name, value, glob), text_match(_imported("model"), value, glob))
+
+
+def _model_hash(value: str, glob: bool):
+    # A1111's short hash is a prefix of the full sha256, so either matches.
+    full = like_pattern(value.lower(), glob) + ("" if glob else "%")
+    return or_(func.lower(ProducerModel.short_hash) == value.lower(),
+               func.lower(ProducerModel.sha256).like(full, escape=ESCAPE),
+               text_match(_imported("model_hash"), value, glob))
+
+
+# Text fields whose condition is more than a comparison of their column: name -> (value, glob) -> condition.
+MATCHERS = {"tag": _tag, "kind": _lineage_has_kind, "model": _model, "model-hash": _model_hash}
+
+
+def _compared(name: str, dialect: str):
+    """The field's column, its index hidden on SQLite when it has few values (see `FEW_VALUES`)."""
+    col = FIELDS[name].column
+    return col + 0 if dialect == "sqlite" and name in FEW_VALUES else col
+
+
 def _match(q: Match, dialect: str):
     name, value = q.field, q.value
     if isinstance(value, (int, float)):
-        col = _column(name)
-        return (col + 0 if dialect == "sqlite" and name in FEW_VALUES else col) == value
-    if name in ("prompt", "negative"):
-        col = Producer.prompt if name == "prompt" else Producer.negative_prompt
-        return text_match(col, value, q.glob, contains=not q.glob)
-    if name == "tag":
-        return exists().where(Tag.render_id == Render.id, text_match(Tag.name, value, q.glob))
-    if name == "kind":
-        return _lineage_has_kind(value, q.glob)
-    if name == "model":
-        return or_(text_match(ProducerModel.name, value, q.glob), text_match(_imported("model"), value, q.glob))
-    if name == "model-hash":
-        # A1111's short hash is a prefix of the full sha256, so either matches.
-        full = like_pattern(value.lower(), q.glob) + ("" if q.glob else "%")
-        return or_(func.lower(ProducerModel.short_hash) == value.lower(),
-                   func.lower(ProducerModel.sha256).like(full, escape=ESCAPE),
-                   text_match(_imported("model_hash"), value, q.glob))
-    if name == "model-licence":
-        return text_match(ProducerModel.licence_id, value, q.glob)
-    return text_match(_column(name), value, q.glob)
+        return _compared(name, dialect) == value
+    if name in MATCHERS:
+        return MATCHERS[name](value, q.glob)
+    return text_match(FIELDS[name].column, value, q.glob, contains=FIELDS[name].substring and not q.glob)
 
 
 # Columns with few distinct values: a range over them matches a large share of the catalogue, and
 # SQLite (which plans without the LIMIT in mind) would read the whole range through the index, then
 # sort it. `col + 0` hides the index, so it walks the sort order and stops after LIMIT rows instead.
-FEW_VALUES = {"steps", "cfg", "denoise", "width", "height"}
+FEW_VALUES = {f.name for f in FIELDS.values() if f.few_values}
 
 
 def _range(q: Range, dialect: str):
-    col, parts = _column(q.field), []
-    if dialect == "sqlite" and q.field in FEW_VALUES:
-        col = col + 0
+    col, parts = _compared(q.field, dialect), []
     if q.low is not None:
         parts.append(col >= q.low if q.low_inclusive else col > q.low)
     if q.high is not None:
@@ -156,7 +152,7 @@ def _base(query: Query, dialect: str):
 def _order(query: Query):
     order = []
     for s in query.sort:
-        col = _column(s.field)
+        col = FIELDS[s.field].sort_key
         order.append(col.desc() if s.descending else col.asc())
     tie = Render.id.desc() if (query.sort and query.sort[0].descending) else Render.id.asc()
     return order + [tie]

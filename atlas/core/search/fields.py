@@ -1,0 +1,82 @@
+"""The search fields, one record each: the parser, the SQL, sorting and every help text derive from here.
+
+A new field is one `SearchField` below. A text field compares its `column` unless `sql.MATCHERS`
+gives it a condition of its own; the help texts (`atlas search --help`, the TUI's help screen)
+list the records, and tests/test_search_fields.py checks that the README's list agrees.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import aliased
+
+from atlas.core.catalogue.tables import Model, Pass, Render
+
+# The producing pass of a render, and its model: `sql` outer-joins both (a render may have neither).
+Producer = Pass
+ProducerModel = aliased(Model, name="producer_model")
+
+# Value types: how the parser reads a value and which comparisons it allows.
+INT, FLOAT, TEXT, DATE, SIZE = "int", "float", "text", "date", "size"
+NUMBERS = (INT, FLOAT)
+
+
+@dataclass(frozen=True)
+class SearchField:
+    name: str
+    type: str
+    help: str  # one line, shown by `atlas search --help` and the TUI's help screen
+    column: object = None  # the compared SQL expression; None when `sql` builds the condition itself
+    aliases: tuple[str, ...] = ()
+    sortable: bool = False
+    order: object = None  # the sort expression when it is not `column`
+    substring: bool = False  # a text value matches anywhere in the column, not the whole of it
+    few_values: bool = False  # few distinct values: see `sql.FEW_VALUES`
+
+    @property
+    def sort_key(self):
+        """The expression `sort:NAME` and the TUI's column sort order by."""
+        if not self.sortable:
+            raise KeyError(f"search field {self.name!r} is not sortable")
+        return self.column if self.order is None else self.order
+
+
+REGISTRY = (
+    SearchField("id", INT, "the render's number", Render.id, sortable=True),
+    SearchField("prompt", TEXT, "text in the prompt (bare words search both prompts)", Producer.prompt,
+                sortable=True, substring=True),
+    SearchField("negative", TEXT, "text in the negative prompt", Producer.negative_prompt, aliases=("neg",),
+                substring=True),
+    SearchField("seed", INT, "the seed", Producer.seed, sortable=True),
+    SearchField("steps", INT, "sampling steps", Producer.steps, sortable=True, few_values=True),
+    SearchField("sampler", TEXT, 'sampler name, e.g. "Euler a"', Producer.sampler, sortable=True),
+    SearchField("cfg", FLOAT, "guidance scale", Producer.cfg, aliases=("scale",), sortable=True,
+                few_values=True),
+    SearchField("width", INT, "width in pixels", Render.width, sortable=True, few_values=True),
+    SearchField("height", INT, "height in pixels", Render.height, sortable=True, few_values=True),
+    SearchField("size", SIZE, "WIDTHxHEIGHT: 768x512, 768x* (sorts by area)", sortable=True,
+                order=Render.width * Render.height),
+    SearchField("model", TEXT, "model name (an imported render's too)", ProducerModel.name, sortable=True),
+    SearchField("model-hash", TEXT, "model sha256 or its A1111 short hash (a prefix)", aliases=("hash",)),
+    SearchField("licence", TEXT, "licence id of the render, e.g. CC0-1.0", Render.licence_id,
+                aliases=("license",), sortable=True),
+    SearchField("model-licence", TEXT, "licence id of the model", ProducerModel.licence_id,
+                aliases=("model-license",)),
+    SearchField("denoise", FLOAT, "denoising strength", Producer.denoise, sortable=True, few_values=True),
+    SearchField("kind", TEXT, "a pass kind anywhere in the lineage: outpaint, upscale..."),
+    SearchField("created", DATE, "2026, 2026-11, 2026-11-24, today, yesterday, ranges", Render.created,
+                aliases=("date",), sortable=True),
+    SearchField("author", TEXT, "the author", Render.author, sortable=True),
+    SearchField("tag", TEXT, "a tag"),
+    SearchField("run", INT, "the run (batch) that made it", Producer.run_id),
+    SearchField("tool", TEXT, "what made it: atlas, or the importer's source", Render.tool, sortable=True),
+)
+
+FIELDS = {f.name: f for f in REGISTRY}
+ALIASES = {alias: f.name for f in REGISTRY for alias in f.aliases}
+SORTABLE = tuple(f.name for f in REGISTRY if f.sortable)
+
+
+def lookup(name: str) -> SearchField | None:
+    """The field called `name` or one of its aliases (any case), or None."""
+    name = name.lower()
+    return FIELDS.get(ALIASES.get(name, name))
