@@ -27,18 +27,16 @@ def search(ctx, query, limit, offset, as_json, paths, only_count):
     Fields: prompt negative seed steps sampler cfg width height size model model-hash licence
     model-licence denoise kind created author tag run tool
     """
-    from atlas.core.search import sql as core_search
+    from atlas.core.actions import listing
     from atlas.core.search.parse import parse
 
     text = " ".join(query)
     parsed = parse(text)  # syntax errors before the catalogue is opened: exit 2, nothing touched
     catalogue = open_catalogue(ctx)
-    with catalogue.session() as session:
-        if only_count:
-            click.echo(core_search.count(session, text))
-            return
-        renders = core_search.search(session, parsed, limit=limit, offset=offset)
-        rows = core_search.summaries(session, renders, catalogue.store.root)
+    if only_count:
+        click.echo(listing.count(catalogue, parsed))
+        return
+    rows = listing.summaries(catalogue, parsed, limit=limit, offset=offset)
     if paths:
         for row in rows:
             if row["path"]:
