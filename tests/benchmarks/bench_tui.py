@@ -25,7 +25,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parents[1])]
 import make_catalogue  # noqa: E402
 from tmux_driver import Tmux, available  # noqa: E402
 
-from atlas.core.actions import browse  # noqa: E402
+from atlas.core.search import rows as browse  # noqa: E402  (the row query the TUI pages with)
 from atlas.core.catalogue import Catalogue  # noqa: E402
 
 QUERIES = ["fox", 'sampler:"Euler a" cfg:7 steps:40..60 city', "kind:upscale", "tag:best sort:seed",
