@@ -13,9 +13,9 @@ def inspect(ctx, file, as_json):
     Works on any PNG, JPEG or WebP file, also ones atlas never made. C2PA manifests are reported
     as Trusted when signed under the configured trust anchor (atlas's own CA by default).
     """
-    from atlas.core.actions.inspecting import inspect as inspect_image
+    from atlas.core.actions import inspecting
 
-    facts = inspect_image(file, ctx.find_root().obj.get("home"))
+    facts = inspecting.inspect(file, ctx.find_root().obj.get("home"))
     if as_json:
         echo_json(facts)
         return

@@ -14,11 +14,11 @@ def verify(ctx, targets, check_all, as_json):
 
     Prints one line per problem and exits 1 when any is found.
     """
-    from atlas.core.actions.verify import verify as check
+    from atlas.core.actions.verify import verify_targets
 
     if not targets and not check_all:  # before the catalogue is opened: nothing is created
         raise BadInput("name render ids or files to verify, or use --all")
-    results = check(open_catalogue(ctx), targets, check_all)
+    results = verify_targets(open_catalogue(ctx), targets, check_all)
     problems = [p for found in results.values() for p in found]
     if as_json:
         echo_json({"ok": not problems, "checked": list(results), "problems": problems})

@@ -120,11 +120,9 @@ def verify_file(catalogue: Catalogue, path: str | os.PathLike) -> list[str]:
                                                           trust_anchor(catalogue.home))]
 
 
-def verify(catalogue: Catalogue, targets=(), check_all: bool = False) -> dict[str, list[str]]:
+def verify_targets(catalogue: Catalogue, targets=(), check_all: bool = False) -> dict[str, list[str]]:
     """`atlas verify`: the problems of each target (a render id, or a file by path; a number that
     names an existing file is the file), then of every render when `check_all`. Keyed by target."""
-    if not targets and not check_all:
-        raise BadInput("name render ids or files to verify, or use --all")
     results = {}
     for target in targets:
         if str(target).isdigit() and not Path(target).exists():
