@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import tui_catalogue
 from conftest import run_atlas
 
 from atlas.core.catalogue.home import Home
@@ -56,6 +57,18 @@ def test_hub_id_offline_is_a_clear_error(catalogue, cli, monkeypatch):
 def test_list_json_is_empty_on_a_new_catalogue(catalogue, cli):
     result = cli("list", "--json")
     assert result.code == 0 and json.loads(result.out) == []
+
+
+def test_list_shows_the_newest_renders_with_their_producing_pass(catalogue, cli):
+    ids = tui_catalogue.build(catalogue, frozen=False)
+    newest = sorted(ids["chain"] + ids["singles"], reverse=True)
+    items = cli("list", "--json", "--limit", "3").json()
+    assert [item["id"] for item in items] == newest[:3]
+    assert list(items[0]) == ["id", "created", "width", "height", "kind", "prompt", "seed", "licence", "sha256"]
+    assert (items[0]["kind"], items[0]["seed"], items[0]["licence"]) == ("upscale", 1234, "CC0-1.0")
+    lines = cli("list", "--limit", "2").out.splitlines()
+    assert [line.split()[0] for line in lines] == [str(i) for i in newest[:2]]
+    assert "upscale" in lines[0] and "seed 1234" in lines[0] and "digital painting of a futuris" in lines[0]
 
 
 HUGE = "99999999999999999999999"  # past 64 bits: the database driver raises rather than answers

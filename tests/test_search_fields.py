@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from atlas.core.actions import browse
 from atlas.core.catalogue.tables import Render
-from atlas.core.search import fields, sql
+from atlas.core.search import fields, rows, sql
 from atlas.core.search.fields import DATE, FLOAT, INT, SIZE, TEXT
 from atlas.core.search.parse import Match, QuerySyntaxError, Range, Size, Sort, parse
 
@@ -67,8 +66,8 @@ def test_the_sql_handles_every_field_and_its_sort(f, catalogue):
 def test_matchers_and_sort_columns_name_registry_fields():
     assert set(sql.MATCHERS) <= {f.name for f in fields.REGISTRY if f.type == TEXT}
     # The TUI's sortable columns are registry fields, sorted by the registry's expressions.
-    assert set(browse.SORT_FIELDS) <= set(fields.SORTABLE)
-    for key, expression in browse.SORT_FIELDS.items():
+    assert set(rows.SORT_FIELDS) <= set(fields.SORTABLE)
+    for key, expression in rows.SORT_FIELDS.items():
         assert expression is fields.FIELDS[key].sort_key
     assert str(fields.FIELDS["size"].sort_key) == str(Render.width * Render.height)
     with pytest.raises(KeyError, match="not sortable"):

@@ -5,7 +5,8 @@ import sqlite3
 import pytest
 import tui_catalogue
 
-from atlas.core.actions import browse
+from atlas.core.actions import detail, listing
+from atlas.core.catalogue import Catalogue
 from atlas.tui.app import AtlasApp
 from atlas.tui.screens.detail import DetailScreen
 from atlas.tui.screens.dialogs import AskDialog, TextDialog
@@ -20,10 +21,11 @@ SIZE = (150, 45)
 
 
 @pytest.fixture
-def fixed(catalogue):
+def fixed(home):
+    catalogue = Catalogue.open(home, busy_timeout=0.5)  # a locked-database test should not wait 30 s
     ids = tui_catalogue.build(catalogue, frozen=False)
-    browse.short_busy_timeout(catalogue, 0.5)  # a locked-database test should not wait 30 s
-    return catalogue, ids
+    yield catalogue, ids
+    catalogue.close()
 
 
 def screen_text(app) -> str:
@@ -169,11 +171,11 @@ async def test_pages_load_lazily_as_the_cursor_moves(catalogue):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         table = app.screen.query_one(ResultsTable)
-        assert table.row_count == browse.PAGE_SIZE
+        assert table.row_count == listing.PAGE_SIZE
         assert "350 renders" in screen_text(app)
         table.move_cursor(row=table.row_count - 1)
         await settle(pilot)
-        assert table.row_count == 2 * browse.PAGE_SIZE
+        assert table.row_count == 2 * listing.PAGE_SIZE
         for _ in range(3):
             table.move_cursor(row=table.row_count - 1)
             await settle(pilot)
@@ -324,13 +326,13 @@ async def test_tag_and_verify(fixed):
         assert any(f"render {target} verified: no problems" in m for m in messages(app)), messages(app)
         await pilot.press("o")  # opened where the desktop can, named in any case
         await settle(pilot)
-        folder = browse.file_path(catalogue, target).parent
+        folder = detail.file_path(catalogue, target).parent
         assert any(m.endswith(f": {folder}") for m in messages(app)), messages(app)
 
 
 async def test_verify_reports_a_changed_file(fixed):
     catalogue, ids = fixed
-    path = browse.file_path(catalogue, ids["singles"][0])
+    path = detail.file_path(catalogue, ids["singles"][0])
     path.write_bytes(path.read_bytes() + b"tampered")
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
@@ -344,7 +346,7 @@ async def test_verify_reports_a_changed_file(fixed):
 
 async def test_missing_file_is_a_notification_not_a_traceback(fixed):
     catalogue, ids = fixed
-    browse.file_path(catalogue, ids["chain"][-1]).unlink()
+    detail.file_path(catalogue, ids["chain"][-1]).unlink()
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -380,7 +382,7 @@ async def test_locked_database_is_a_notification(fixed):
         blocker.rollback()
         blocker.close()
     with catalogue.session():
-        assert browse.detail(catalogue, ids["chain"][-1])["tags"] == []
+        assert detail.detail(catalogue, ids["chain"][-1])["tags"] == []
 
 
 async def test_wikitext_shows_the_commons_page(fixed):
@@ -444,7 +446,7 @@ async def test_rerun_makes_a_new_render_in_a_worker(demo_catalogue):
         new_id = row_ids(app)[0]
         assert new_id != source.id and app.selected_id == new_id
         assert any(f"render {new_id} made from the settings of render {source.id}" in m for m in messages(app))
-    new = browse.detail(catalogue, new_id)["record"]["lineage"][0]
+    new = detail.detail(catalogue, new_id)["record"]["lineage"][0]
     assert new["prompt"] == "a small test" and new["steps"] == STEPS and new["seed"] != 5
 
 
@@ -477,7 +479,7 @@ async def test_rerun_of_a_run_s_final_render_runs_its_recipe_again(demo_catalogu
         runs = session.exec(select(Run).order_by(Run.id)).all()
     assert [r.status for r in runs] == ["completed", "completed"] and runs[1].final_render_id == new_id
     assert runs[1].recipe["seed"] != runs[0].recipe["seed"]
-    old, new = (browse.detail(catalogue, r.final_render_id)["record"]["lineage"] for r in runs)
+    old, new = (detail.detail(catalogue, r.final_render_id)["record"]["lineage"] for r in runs)
     assert [s["kind"] for s in new] == [s["kind"] for s in old] == ["txt2img", "outpaint", "outpaint"]
     assert [(s["width"], s["height"]) for s in new] == [(s["width"], s["height"]) for s in old]
 

@@ -5,13 +5,14 @@ import sys
 
 import click
 
-from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue import DEFAULT_BUSY_TIMEOUT_S, Catalogue
 
 
-def open_catalogue(ctx: click.Context) -> Catalogue:
+def open_catalogue(ctx: click.Context, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> Catalogue:
+    """The command's catalogue, opened on first use; `busy_timeout`: see `Catalogue.open`."""
     root = ctx.find_root()
     if "catalogue" not in root.obj:
-        root.obj["catalogue"] = Catalogue.open(root.obj.get("home"))
+        root.obj["catalogue"] = Catalogue.open(root.obj.get("home"), busy_timeout)
         ctx.call_on_close(root.obj["catalogue"].close)
     return root.obj["catalogue"]
 

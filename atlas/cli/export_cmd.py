@@ -3,8 +3,6 @@ import click
 from atlas.cli.common import echo_json, json_option, open_catalogue
 from atlas.core.errors import BadInput
 
-QUERY_LIMIT = 10_000
-
 
 @click.command()
 @click.argument("render_ids", nargs=-1)
@@ -23,29 +21,16 @@ QUERY_LIMIT = 10_000
 @click.pass_context
 def export(ctx, render_ids, query, to_dir, fmt, name_template, categories, descriptions, as_json):
     """Write renders upload-ready for Wikimedia Commons: image, description page, provenance, batch."""
-    if bool(render_ids) == bool(query):
-        raise BadInput("give render ids or --query, not both and not neither")
     languages = {}
     for entry in descriptions:
         lang, sep, text = entry.partition("=")
         if not sep or not text.strip():
             raise BadInput(f"--description {entry!r}: write it as LANG=TEXT, e.g. de='Eine Stadt'")
         languages[lang.strip()] = text
-    from atlas.core.commons.export import export as run_export
+    from atlas.core.actions import exporting
 
-    catalogue = open_catalogue(ctx)
-    if query:
-        from atlas.core.search.sql import count, search
-
-        with catalogue.session() as session:
-            total = count(session, query)
-            if total > QUERY_LIMIT:
-                raise BadInput(f"--query matches {total} renders; export at most {QUERY_LIMIT} at once")
-            render_ids = [r.id for r in search(session, query, limit=QUERY_LIMIT)]
-        if not render_ids:
-            raise BadInput(f"--query {query!r} matches no render")
-    rows = run_export(catalogue, list(render_ids), to_dir, fmt.lower(), name_template, categories=list(categories),
-                      descriptions=languages)
+    rows = exporting.export(open_catalogue(ctx), to_dir, render_ids, query, fmt.lower(), name_template,
+                            categories=list(categories), descriptions=languages)
     if as_json:
         echo_json(rows)
         return

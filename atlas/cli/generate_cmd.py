@@ -70,7 +70,7 @@ def print_render(catalogue, render_id, as_json):
 
     with catalogue.session() as session:
         render = get_render(session, render_id)
-        facts = describe(session, render, catalogue.store.root)
+        facts = describe(session, render, catalogue)
     if as_json:
         echo_json(facts)
     else:

@@ -13,11 +13,9 @@ def inspect(ctx, file, as_json):
     Works on any PNG, JPEG or WebP file, also ones atlas never made. C2PA manifests are reported
     as Trusted when signed under the configured trust anchor (atlas's own CA by default).
     """
-    from atlas.core.catalogue.home import Home
-    from atlas.core.files.inspect import inspect_file
-    from atlas.core.trust.keys import trust_anchor
+    from atlas.core.actions import inspecting
 
-    facts = inspect_file(file, trust_anchor(Home.resolve(ctx.find_root().obj.get("home"))))
+    facts = inspecting.inspect(file, ctx.find_root().obj.get("home"))
     if as_json:
         echo_json(facts)
         return

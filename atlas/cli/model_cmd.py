@@ -19,25 +19,13 @@ def model():
 @click.pass_context
 def add(ctx, source, name, licence_id, kind, pipeline_config, as_json):
     """Register SOURCE: a diffusers folder, a .safetensors/.ckpt file, an upscaler .pth, or a hub id."""
-    from atlas.core.record import hub, models
+    from atlas.core.actions import models
 
-    catalogue = open_catalogue(ctx)
-    with catalogue.session() as session:
-        path = hub.local_or_download(source, catalogue.home.models / name)
-        config = {"pipeline_config": str(pipeline_config)} if pipeline_config else {}
-        row = models.register(session, str(path), name, licence_id, kind=kind, config=config)
-        row.source = source
-        session.commit()
-        facts = model_facts(row)
+    facts = models.add(open_catalogue(ctx), source, name, licence_id, kind, pipeline_config)
     if as_json:
         echo_json(facts)
     else:
         click.echo(f"registered {facts['name']} ({facts['kind']}, {facts['short_hash']}, {facts['licence']})")
-
-
-def model_facts(row) -> dict:
-    return {"name": row.name, "kind": row.kind, "format": row.format, "source": row.source, "path": row.path,
-            "sha256": row.sha256, "short_hash": row.short_hash, "licence": row.licence_id, "demo": row.demo}
 
 
 @model.command("list")
@@ -45,13 +33,9 @@ def model_facts(row) -> dict:
 @click.pass_context
 def list_models(ctx, as_json):
     """List registered models. The demo model appears once it has been used."""
-    from sqlmodel import select
+    from atlas.core.actions import models
 
-    from atlas.core.catalogue.tables import Model
-
-    catalogue = open_catalogue(ctx)
-    with catalogue.session() as session:
-        rows = [model_facts(m) for m in session.exec(select(Model).order_by(Model.id))]
+    rows = models.registered(open_catalogue(ctx))
     if as_json:
         echo_json(rows)
         return

@@ -63,7 +63,7 @@ def print_run(catalogue, run, as_json, started):
              "final_render_id": run.final_render_id}
     if as_json:
         with catalogue.session() as session:
-            facts["render"] = describe(session, get_render(session, run.final_render_id), catalogue.store.root)
+            facts["render"] = describe(session, get_render(session, run.final_render_id), catalogue)
         echo_json(facts)
     else:
         click.echo(f"run {run.id} {run.status} in {elapsed:.1f} s: final render {run.final_render_id}")

@@ -53,7 +53,7 @@ class SearchCommand(click.Command):
 @click.option("--count", "only_count", is_flag=True, help="Only the number of matching renders.")
 @click.pass_context
 def search(ctx, query, limit, offset, as_json, paths, only_count):
-    from atlas.core.search import sql
+    from atlas.core.actions import listing
     from atlas.core.search.parse import parse
 
     # Unknown long options come through as words too: no query word starts with `--`, so it is a typo.
@@ -63,12 +63,10 @@ def search(ctx, query, limit, offset, as_json, paths, only_count):
     text = " ".join(query)
     parsed = parse(text)  # syntax errors before the catalogue is opened: exit 2, nothing touched
     catalogue = open_catalogue(ctx)
-    with catalogue.session() as session:
-        if only_count:
-            click.echo(sql.count(session, text))
-            return
-        renders = sql.search(session, parsed, limit=limit, offset=offset)
-        rows = sql.summaries(session, renders, catalogue.store.root)
+    if only_count:
+        click.echo(listing.count(catalogue, parsed))
+        return
+    rows = listing.summaries(catalogue, parsed, limit=limit, offset=offset)
     if paths:
         for row in rows:
             if row["path"]:

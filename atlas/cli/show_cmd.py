@@ -12,24 +12,21 @@ def show(ctx, render_id, as_json, wikitext):
     """Show a render: its file, licence, and whole lineage with models and licences."""
     catalogue = open_catalogue(ctx)
     if wikitext:
-        from atlas.core.commons.page import page
-        from atlas.core.record.build import get_render
+        from atlas.core.actions import exporting
 
-        with catalogue.session() as session:
-            render = get_render(session, render_id)
-            text = page(session, render, catalogue.home.config(), user_templates=catalogue.home.templates)
+        text = exporting.wikitext(catalogue, render_id)
         if as_json:
-            echo_json({"id": render.id, "wikitext": text})
+            echo_json({"id": int(render_id), "wikitext": text})
         else:
             click.echo(text, nl=False)
         return
-    if as_json:
-        from atlas.core.record.build import describe, get_render
+    from atlas.core.actions import detail
 
-        with catalogue.session() as session:
-            echo_json(describe(session, get_render(session, render_id), catalogue.store.root))
+    facts = detail.show(catalogue, render_id)
+    if as_json:
+        echo_json(facts)
         return
-    show_render(catalogue, render_id)
+    show_render(facts)
 
 
 def pass_summary(step: dict) -> str:
@@ -42,13 +39,9 @@ def pass_summary(step: dict) -> str:
     return ", ".join(parts)
 
 
-def show_render(catalogue, render_id) -> None:
+def show_render(facts: dict) -> None:
     from rich.table import Table
 
-    from atlas.core.record.build import describe, get_render
-
-    with catalogue.session() as session:
-        facts = describe(session, get_render(session, render_id), catalogue.store.root)
     record, out = facts["record"], console()
     render = record["render"]
     out.print(f"[bold]render {facts['id']}[/bold]  {render.get('title') or ''}")
@@ -88,20 +81,9 @@ def show_render(catalogue, render_id) -> None:
 @click.pass_context
 def list_renders(ctx, limit, as_json):
     """List the newest renders."""
-    from sqlmodel import select
+    from atlas.core.actions import listing
 
-    from atlas.core.catalogue.tables import Pass, Render
-
-    catalogue = open_catalogue(ctx)
-    with catalogue.session() as session:
-        rows = session.exec(select(Render).order_by(Render.created.desc(), Render.id.desc()).limit(limit)).all()
-        items = []
-        for render in rows:
-            step = session.exec(select(Pass).where(Pass.render_id == render.id)).first()
-            items.append({"id": render.id, "created": render.created.isoformat(), "width": render.width,
-                          "height": render.height, "kind": step.kind if step else None,
-                          "prompt": step.prompt if step else "", "seed": step.seed if step else None,
-                          "licence": render.licence_id, "sha256": render.sha256})
+    items = listing.newest(open_catalogue(ctx), limit)
     if as_json:
         echo_json(items)
         return

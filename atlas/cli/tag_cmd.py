@@ -12,11 +12,8 @@ from atlas.core.errors import BadInput
 @click.pass_context
 def tag(ctx, items, as_json):
     """Tag renders: atlas tag 12 15 +best +commons -wip  (no +/-: list the tags)."""
-    from sqlmodel import select
-
-    from atlas.core.catalogue.tables import Tag
-    from atlas.core.record.build import get_render
-    from atlas.core.record.tags import check_tag, set_tags
+    from atlas.core.actions import tagging
+    from atlas.core.record.tags import check_tag
 
     ids, add, remove = [], [], []
     for item in items:
@@ -30,17 +27,7 @@ def tag(ctx, items, as_json):
             raise BadInput(f"{item!r} is neither a render id nor +tag / -tag")
     if not ids:
         raise BadInput("name at least one render id")
-    catalogue = open_catalogue(ctx)
-    result = {}
-    with catalogue.session() as session:
-        for render_id in ids:
-            get_render(session, render_id)  # every id checked before anything changes
-        for render_id in ids:
-            set_tags(session, render_id, add=add, remove=remove)
-        session.commit()
-        for render_id in ids:
-            result[render_id] = list(session.exec(select(Tag.name).where(Tag.render_id == render_id)
-                                                   .order_by(Tag.name)))
+    result = tagging.tag(open_catalogue(ctx), ids, add=add, remove=remove)
     if as_json:
         echo_json([{"id": k, "tags": v} for k, v in result.items()])
         return

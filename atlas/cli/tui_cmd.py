@@ -10,12 +10,9 @@ from atlas.cli.common import open_catalogue
 @click.pass_context
 def tui(ctx, images):
     """Browse, search and inspect the catalogue in the terminal."""
-    from atlas.core.actions.browse import short_busy_timeout
-
-    catalogue = open_catalogue(ctx)
     from atlas.tui.app import BUSY_TIMEOUT_S, AtlasApp
 
-    short_busy_timeout(catalogue, BUSY_TIMEOUT_S)
+    catalogue = open_catalogue(ctx, busy_timeout=BUSY_TIMEOUT_S)
     # textual-image asks the terminal what graphics it supports when first imported: that must
     # happen before Textual owns the terminal, or the query and the app fight over stdin.
     import textual_image.widget  # noqa: F401

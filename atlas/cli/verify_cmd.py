@@ -14,27 +14,11 @@ def verify(ctx, targets, check_all, as_json):
 
     Prints one line per problem and exits 1 when any is found.
     """
-    from pathlib import Path
+    from atlas.core.actions.verify import verify_targets
 
-    from sqlmodel import select
-
-    from atlas.core.actions.verify import verify_file, verify_render
-    from atlas.core.catalogue.tables import Render
-
-    if not targets and not check_all:
+    if not targets and not check_all:  # before the catalogue is opened: nothing is created
         raise BadInput("name render ids or files to verify, or use --all")
-    catalogue = open_catalogue(ctx)
-    results = {}
-    for target in targets:
-        if target.isdigit() and not Path(target).exists():
-            results[target] = verify_render(catalogue, int(target))
-        else:
-            results[target] = verify_file(catalogue, target)
-    if check_all:
-        with catalogue.session() as session:
-            ids = session.exec(select(Render.id).order_by(Render.id)).all()
-        for render_id in ids:
-            results[str(render_id)] = verify_render(catalogue, render_id)
+    results = verify_targets(open_catalogue(ctx), targets, check_all)
     problems = [p for found in results.values() for p in found]
     if as_json:
         echo_json({"ok": not problems, "checked": list(results), "problems": problems})

@@ -118,7 +118,7 @@ class Context:
 def load_input(catalogue: Catalogue, render_id: int) -> Image.Image:
     with catalogue.session() as session:
         render = get_render(session, render_id)
-        path = catalogue.store.path_of(render.store_path) if render.store_path else render.linked_path
+        path = catalogue.file_of(render)
     if path is None:
         raise BadInput(f"render {render_id} has no file")
     with Image.open(path) as image:

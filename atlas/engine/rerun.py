@@ -1,4 +1,4 @@
-"""Make a render again with a new seed, from `atlas.core.actions.browse.rerun_settings`."""
+"""Make a render again with a new seed, from `atlas.core.actions.rerun.rerun_settings`."""
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.record.recipes import Recipe

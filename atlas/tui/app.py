@@ -1,4 +1,4 @@
-"""The atlas TUI: a Textual app over the headless browse core (`atlas.core.actions.browse`).
+"""The atlas TUI: a Textual app over the core's use cases (`atlas.core.actions`), as the CLI is.
 
 The app holds the catalogue, the selected render and the actions that work on it; the screens
 and widgets only show things. Anything that can fail (a locked database, a file gone from the
@@ -11,7 +11,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from atlas.core.actions import browse
+from atlas.core.actions import detail, exporting, parameters, rerun, tagging, verify
 from atlas.tui.errors import explain
 from atlas.tui.screens.detail import DetailScreen
 from atlas.tui.screens.dialogs import AskDialog, TextDialog
@@ -113,7 +113,7 @@ class AtlasApp(App):
     @work(thread=True, exclusive=True, group="export")
     def export_worker(self, render_id: int, folder: Path) -> None:
         try:
-            rows, page = browse.export_render(self.catalogue, render_id, folder)
+            rows, page = exporting.export_render(self.catalogue, render_id, folder)
         except Exception as exc:
             self.call_from_thread(self.fail, exc, "export failed")
             return
@@ -131,7 +131,7 @@ class AtlasApp(App):
         if render_id is None:
             return
         try:
-            text = browse.wikitext(self.catalogue, render_id)
+            text = exporting.wikitext(self.catalogue, render_id)
         except Exception as exc:
             self.fail(exc)
             return
@@ -142,7 +142,7 @@ class AtlasApp(App):
         if render_id is None:
             return
         try:
-            text = browse.a1111_parameters(self.catalogue, render_id)
+            text = parameters.a1111_parameters(self.catalogue, render_id)
         except Exception as exc:
             self.fail(exc)
             return
@@ -161,7 +161,7 @@ class AtlasApp(App):
     @work(thread=True, exclusive=True, group="verify")
     def verify_worker(self, render_id: int) -> None:
         try:
-            problems = browse.verify(self.catalogue, render_id)
+            problems = verify.verify_render(self.catalogue, render_id)
         except Exception as exc:
             self.call_from_thread(self.fail, exc, "verify failed")
             return
@@ -188,7 +188,8 @@ class AtlasApp(App):
     @work(thread=True, exclusive=True, group="write")
     def tag_worker(self, render_id: int, words: str) -> None:
         try:
-            tags = browse.tag(self.catalogue, render_id, words)
+            add, remove = tagging.split_words(words)
+            tags = tagging.tag(self.catalogue, [render_id], add, remove)[render_id]
         except Exception as exc:
             self.call_from_thread(self.fail, exc, "tag failed")
             return
@@ -204,7 +205,7 @@ class AtlasApp(App):
         if render_id is None:
             return
         try:
-            folder = browse.file_path(self.catalogue, render_id).parent
+            folder = detail.file_path(self.catalogue, render_id).parent
         except Exception as exc:
             self.fail(exc)
             return
@@ -219,7 +220,7 @@ class AtlasApp(App):
         if render_id is None:
             return
         try:
-            settings = browse.rerun_settings(self.catalogue, render_id)
+            settings = rerun.rerun_settings(self.catalogue, render_id)
         except Exception as exc:
             self.fail(exc, "cannot re-run")
             return

@@ -7,7 +7,7 @@ Every figure is also given as a ratio against baselines measured in the same run
 machine, with the same tmux driver:
 - startup vs a minimal Textual app that shows one line (what any Textual program costs);
 - 100,000 renders vs 1,000 renders (lazy pages: size should barely matter);
-- the query round trip vs the core call alone (`browse.page` + `browse.count` in-process).
+- the query round trip vs the core call alone (`rows.page` + `rows.count` in-process).
 """
 
 import argparse
@@ -25,8 +25,8 @@ sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parents[1])]
 import make_catalogue  # noqa: E402
 from tmux_driver import Tmux, available  # noqa: E402
 
-from atlas.core.actions import browse  # noqa: E402
 from atlas.core.catalogue import Catalogue  # noqa: E402
+from atlas.core.search import rows  # noqa: E402
 
 QUERIES = ["fox", 'sampler:"Euler a" cfg:7 steps:40..60 city', "kind:upscale", "tag:best sort:seed",
            "-licence:CC-BY-4.0 width:>=1024 dragon"]
@@ -56,8 +56,8 @@ def expected(home: Path, query: str) -> tuple[str, list[int]]:
     """The status line a query must produce, and the ids of its first rows."""
     catalogue = Catalogue.open(home)
     with catalogue.session() as session:
-        n = browse.count(session, query)
-        first = [row.id for row in browse.page(session, query, limit=5)]
+        n = rows.count(session, query)
+        first = [row.id for row in rows.page(session, query, limit=5)]
     catalogue.close()
     return f"{n:,} render{'s' if n != 1 else ''} matching {query}", first
 
@@ -99,8 +99,8 @@ def core_times(home: Path, repeat: int) -> dict[str, float]:
             runs = []
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                browse.page(session, query)
-                browse.count(session, query)
+                rows.page(session, query)
+                rows.count(session, query)
                 runs.append(time.perf_counter() - t0)
             out[query] = statistics.median(runs)
     catalogue.close()
@@ -118,7 +118,7 @@ def page_times(home: Path, repeat: int) -> dict[str, float]:
             runs = []
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                browse.page(session, "", **kwargs)
+                rows.page(session, "", **kwargs)
                 runs.append(time.perf_counter() - t0)
             out[name] = statistics.median(runs)
     catalogue.close()
@@ -171,7 +171,7 @@ def run(args, work: Path) -> int:
 
     pages = page_times(big, r)
     first = pages["first page"]
-    print(f"\npages of {browse.PAGE_SIZE} rows on {args.renders:,} renders (core, median of {r})")
+    print(f"\npages of {rows.PAGE_SIZE} rows on {args.renders:,} renders (core, median of {r})")
     for name, t in pages.items():
         print(f"  {name:<30} {t * 1000:7.1f} ms   {t / first:6.2f}x the first page")
     return 0

@@ -1,1 +1,5 @@
-"""Use cases shared by the CLI and the TUI: each takes a Catalogue and ids, returns plain data."""
+"""The use cases: what a person does with the catalogue, written once for the CLI and the TUI.
+
+Each module is one use case (`detail`, `listing`, `tagging`, `exporting`, `verify`, `rerun`, `c2pa`,
+`parameters`, `models`, `inspecting`, `setup`); the interfaces parse input, call these and print.
+"""

@@ -16,7 +16,6 @@ from atlas.core.files import embed
 from atlas.core.files.inspect import inspect_file
 from atlas.core.record.build import build, get_render
 from atlas.core.trust.keys import trust_anchor
-from atlas.core.trust.signing import render_file
 
 MAX_DIFFS = 10
 
@@ -96,7 +95,7 @@ def verify_render(catalogue: Catalogue, render_id: int | str) -> list[str]:
     with catalogue.session() as session:
         render = get_render(session, render_id)
         record = build(session, render)
-    path = render_file(catalogue, render)
+    path = catalogue.file_of(render)
     if path is None or not path.exists():
         return [f"render {render.id}: its file {path or '(none recorded)'} is missing"]
     return [f"render {render.id}: {p}" for p in check_file(catalogue, render, path, record,
@@ -119,3 +118,20 @@ def verify_file(catalogue: Catalogue, path: str | os.PathLike) -> list[str]:
         record = build(session, render)
     return [f"render {render.id}: {p}" for p in check_file(catalogue, render, path, record,
                                                           trust_anchor(catalogue.home))]
+
+
+def verify_targets(catalogue: Catalogue, targets=(), check_all: bool = False) -> dict[str, list[str]]:
+    """`atlas verify`: the problems of each target (a render id, or a file by path; a number that
+    names an existing file is the file), then of every render when `check_all`. Keyed by target."""
+    results = {}
+    for target in targets:
+        if str(target).isdigit() and not Path(target).exists():
+            results[str(target)] = verify_render(catalogue, int(target))
+        else:
+            results[str(target)] = verify_file(catalogue, target)
+    if check_all:
+        with catalogue.session() as session:
+            ids = session.exec(select(Render.id).order_by(Render.id)).all()
+        for render_id in ids:
+            results[str(render_id)] = verify_render(catalogue, render_id)
+    return results

@@ -1,14 +1,35 @@
-"""The catalogue: the database, the file store and the home they live in, opened together."""
+"""The catalogue: the database, the file store and the home they live in, opened together.
 
+It also owns the reads every part shares, so each is written once: where a render's file is
+(`Catalogue.file_of`), the tags of renders (`tags_of`) and what a licence looks like when a record,
+a page or a screen names it (`licence_ref`).
+"""
+
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from atlas.core.catalogue.database import make_engine, upgrade
 from atlas.core.catalogue.home import Home
+from atlas.core.catalogue.licences import spdx_expression
 from atlas.core.catalogue.store import Store
+from atlas.core.catalogue.tables import Licence, Tag
+
+# SQLite's wait for another writer: long enough for a script to queue behind a running `atlas run`.
+# Someone looking at a screen wants to hear sooner: the TUI opens with a shorter one.
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+
+
+class StoredFile(Protocol):
+    """Anything naming a render's file: a `Render`, or a row of `atlas.core.search.rows`."""
+
+    store_path: str | None
+    linked_path: str | None
 
 
 @dataclass
@@ -18,11 +39,12 @@ class Catalogue:
     store: Store
 
     @classmethod
-    def open(cls, home: Home | str | None = None) -> "Catalogue":
-        """Open (creating if needed) the catalogue and migrate its schema to head."""
+    def open(cls, home: Home | str | None = None, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> "Catalogue":
+        """Open (creating if needed) the catalogue and migrate its schema to head. `busy_timeout`:
+        seconds a write waits for another writer before it fails (SQLite; others keep their own)."""
         home = home if isinstance(home, Home) else Home.resolve(home)
         home.create()
-        engine = make_engine(home.database_url)
+        engine = make_engine(home.database_url, busy_timeout=busy_timeout)
         if upgrade(engine):
             from atlas.core.catalogue.licences import sync_builtin
 
@@ -37,5 +59,35 @@ class Catalogue:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
+    def file_of(self, render: StoredFile) -> Path | None:
+        """Where a render's bytes are: in the store, or at the linked source for linked imports."""
+        if render.store_path:
+            return self.store.path_of(render.store_path)
+        return Path(render.linked_path) if render.linked_path else None
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def tags_of(session: Session, render_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The tags of each render, sorted by name (renders without tags are left out): one query."""
+    ids = list(render_ids)
+    found: dict[int, list[str]] = {}
+    if ids:
+        rows = session.exec(select(Tag.render_id, Tag.name).where(Tag.render_id.in_(ids)).order_by(Tag.name))
+        for render_id, name in rows:
+            found.setdefault(render_id, []).append(name)
+    return found
+
+
+def licence_ref(licence: Licence | None, terms: bool = False) -> dict | None:
+    """A licence as records and pages name it; `terms` adds what it says about use and outputs
+    (for people reading it on a screen; records do not carry them)."""
+    if licence is None:
+        return None
+    ref = {"id": licence.id, "name": licence.name, "url": licence.url,
+           "spdx": spdx_expression(licence), "commons_template": licence.commons_template}
+    if terms:
+        ref.update(summary=licence.summary, output_rights=licence.output_rights,
+                   restrictions=list(licence.restrictions or []))
+    return ref

@@ -54,7 +54,9 @@ def _name_fields(render: Render, record: dict) -> dict:
 
 
 def _source_bytes(catalogue: Catalogue, render: Render) -> bytes:
-    path = catalogue.store.path_of(render.store_path) if render.store_path else Path(render.linked_path or "")
+    path = catalogue.file_of(render)
+    if path is None:
+        raise AtlasError(f"render {render.id}: its file cannot be read (none is recorded)")
     try:
         return path.read_bytes()
     except OSError as exc:

@@ -16,6 +16,7 @@ import jinja2
 from markupsafe import Markup
 from sqlmodel import Session, col, select
 
+from atlas.core.catalogue import licence_ref
 from atlas.core.catalogue.tables import Licence, Render
 from atlas.core.commons import procedure, wikitext
 from atlas.core.errors import BadInput
@@ -129,8 +130,7 @@ def _output_licence(session: Session, record: dict, config: dict) -> dict | None
     if found is None and (config.get("defaults") or {}).get("licence"):
         from atlas.core.catalogue import licences
 
-        row = licences.get(session, config["defaults"]["licence"])
-        found = {"id": row.id, "name": row.name, "url": row.url, "commons_template": row.commons_template}
+        found = licence_ref(licences.get(session, config["defaults"]["licence"]))
     if found and found.get("commons_template") and not _TEMPLATE_NAME.match(found["commons_template"]):
         found = {**found, "commons_template": None}
     return found
@@ -141,8 +141,7 @@ def _licence_texts(session: Session, models: list[dict]) -> dict:
     if not ids:
         return {}
     rows = session.exec(select(Licence).where(col(Licence.id).in_(ids))).all()
-    return {row.id: {"summary": row.summary, "output_rights": row.output_rights,
-                     "restrictions": list(row.restrictions or [])} for row in rows}
+    return {row.id: licence_ref(row, terms=True) for row in rows}
 
 
 def _categories(config: dict, categories) -> list[str]:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from atlas.core.catalogue.licences import spdx_expression
-from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run, Tag
+from atlas.core.catalogue import Catalogue, licence_ref, tags_of
+from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run
 from atlas.core.errors import NotFound
 from atlas.core.settings import MAX_INT
 
@@ -22,13 +22,6 @@ def timestamp(value: datetime | None) -> str | None:
     if value.tzinfo is None:  # SQLite hands back naive datetimes; atlas stores UTC
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def licence_ref(licence: Licence | None) -> dict | None:
-    if licence is None:
-        return None
-    return {"id": licence.id, "name": licence.name, "url": licence.url,
-            "spdx": spdx_expression(licence), "commons_template": licence.commons_template}
 
 
 def model_ref(session: Session, model_id: int | None) -> dict | None:
@@ -139,9 +132,9 @@ def get_render(session: Session, render_id: int | str) -> Render:
     return render
 
 
-def describe(session: Session, render: Render, store_root) -> dict:
+def describe(session: Session, render: Render, catalogue: Catalogue) -> dict:
     """What `atlas show --json` prints: catalogue facts around the provenance record."""
-    tags = session.exec(select(Tag.name).where(Tag.render_id == render.id).order_by(Tag.name)).all()
-    path = (str(store_root / render.store_path) if render.store_path else render.linked_path)
-    return {"id": render.id, "sha256": render.sha256, "path": path, "size_bytes": render.size_bytes,
-            "tags": list(tags), "record": build(session, render)}
+    path = catalogue.file_of(render)
+    return {"id": render.id, "sha256": render.sha256, "path": str(path) if path else None,
+            "size_bytes": render.size_bytes, "tags": tags_of(session, [render.id]).get(render.id, []),
+            "record": build(session, render)}

@@ -176,34 +176,3 @@ def count(session: Session, text: str | Query) -> int:
     inner = _base(query, dialect).with_only_columns(Render.id).subquery()
     return session.scalar(select(func.count()).select_from(inner))
 
-
-def summaries(session: Session, renders: list[Render], store_root) -> list[dict]:
-    """One flat dict per render (what `atlas search` prints): its file, size and producing pass."""
-    ids = [r.id for r in renders]
-    if not ids:
-        return []
-    rows = session.execute(
-        select(Producer.render_id, Producer.kind, Producer.prompt, Producer.negative_prompt, Producer.seed,
-               Producer.sampler, Producer.steps, Producer.cfg, Producer.denoise, Producer.settings,
-               ProducerModel.name)
-        .outerjoin(ProducerModel, ProducerModel.id == Producer.model_id)
-        .where(Producer.render_id.in_(ids), Producer.status == "completed")).all()
-    producers = {row[0]: row for row in rows}
-    tags: dict[int, list[str]] = {}
-    for render_id, name in session.execute(select(Tag.render_id, Tag.name).where(Tag.render_id.in_(ids))
-                                           .order_by(Tag.name)):
-        tags.setdefault(render_id, []).append(name)
-    out = []
-    for r in renders:
-        p = producers.get(r.id)
-        settings = (p[9] or {}) if p else {}
-        out.append({
-            "id": r.id, "created": r.created.isoformat(), "width": r.width, "height": r.height,
-            "format": r.format, "tool": r.tool, "author": r.author, "licence": r.licence_id, "sha256": r.sha256,
-            "path": str(store_root / r.store_path) if r.store_path else r.linked_path,
-            "kind": p[1] if p else None, "prompt": p[2] if p else "", "negative_prompt": p[3] if p else "",
-            "seed": p[4] if p else None, "sampler": p[5] if p else None, "steps": p[6] if p else None,
-            "cfg": p[7] if p else None, "denoise": p[8] if p else None,
-            "model": (p[10] or settings.get("model")) if p else None, "tags": tags.get(r.id, []),
-        })
-    return out

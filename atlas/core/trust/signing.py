@@ -4,18 +4,9 @@ A pass with an input render (img2img, outpaint, upscale: `Pass.input_render_id`)
 edit with that render's stored file as its `parentOf` ingredient; a pass without one as created.
 """
 
-from pathlib import Path
-
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Render
 from atlas.core.trust.keys import signing_identity
-
-
-def render_file(catalogue: Catalogue, render: Render) -> Path | None:
-    """Where a render's bytes are: in the store, or at the linked source for linked imports."""
-    if render.store_path:
-        return catalogue.store.path_of(render.store_path)
-    return Path(render.linked_path) if render.linked_path else None
 
 
 def input_bytes(catalogue: Catalogue, input_render_id: int | None) -> bytes | None:
@@ -23,7 +14,7 @@ def input_bytes(catalogue: Catalogue, input_render_id: int | None) -> bytes | No
         return None
     with catalogue.session() as session:
         render = session.get(Render, input_render_id)
-        path = render_file(catalogue, render) if render else None
+        path = catalogue.file_of(render) if render else None
     return path.read_bytes() if path is not None and path.exists() else None
 
 

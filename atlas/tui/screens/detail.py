@@ -7,7 +7,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
-from atlas.core.actions import browse
+from atlas.core.actions import c2pa, detail
 from atlas.tui.widgets.detail_pane import DetailPane
 from atlas.tui.widgets.job_bar import JobBar
 from atlas.tui.widgets.lineage import LineageTree
@@ -45,7 +45,7 @@ class DetailScreen(Screen):
     def reload(self) -> bool:
         """Show the render's facts again; False (and a notification) when they cannot be read."""
         try:
-            facts = browse.detail(self.app.catalogue, self.render_id)
+            facts = detail.detail(self.app.catalogue, self.render_id)
         except Exception as exc:
             from atlas.tui.errors import explain
 
@@ -66,7 +66,7 @@ class DetailScreen(Screen):
     def check_c2pa(self, render_id: int) -> None:
         """Validate the signature off the UI thread, then put the verdict in the facts."""
         try:
-            state = browse.c2pa_description(self.app.catalogue, render_id)
+            state = c2pa.c2pa_description(self.app.catalogue, render_id)
         except Exception as exc:
             from atlas.tui.errors import explain
 
@@ -84,7 +84,7 @@ class DetailScreen(Screen):
             path = self.facts["path"]
         else:
             try:
-                path = str(browse.file_path(self.app.catalogue, render_id))
+                path = str(detail.file_path(self.app.catalogue, render_id))
             except Exception as exc:
                 from atlas.tui.errors import explain
 

@@ -2,7 +2,7 @@
 
 from textual.widgets import Tree
 
-from atlas.core.actions.browse import lineage_groups
+from atlas.core.commons.procedure import groups
 
 SETTING_KEYS = (("seed", "seed"), ("sampler", "sampler"), ("steps", "steps"), ("steps_run", "steps run"),
                 ("cfg", "CFG"), ("denoise", "denoising"), ("device", "device"), ("duration_s", "seconds"))
@@ -26,7 +26,8 @@ class LineageTree(Tree):
         self.root.set_label(f"lineage: {len(lineage)} passes")
         self.root.expand()
         index = 0
-        for kind, steps in lineage_groups(lineage):
+        for group in groups(lineage):  # the grouping the Commons page tells, so the two agree
+            kind, steps = group.kind, group.passes
             label = kind if len(steps) == 1 else f"{kind} ×{len(steps)}"
             label += f"  → {size_of(steps[-1])}"
             group = self.root.add(label, expand=len(steps) == 1, data=None)

@@ -6,8 +6,8 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from atlas.core.actions import browse
-from atlas.core.actions.browse import Row
+from atlas.core.actions import listing
+from atlas.core.actions.listing import Row
 
 COLUMNS = [("id", "id", 7), ("created", "created", 16), ("size", "size", 9), ("model", "model", 18),
            ("sampler", "sampler", 15), ("steps", "steps", 5), ("cfg", "CFG", 4), ("seed", "seed", 10),
@@ -69,11 +69,10 @@ class ResultsTable(DataTable):
         """Run query `text` (or the current one again) and show its first page."""
         if text is not None:
             self.text = text
-        with self.catalogue.session() as session:
-            rows = browse.page(session, self.text, 0, browse.PAGE_SIZE, self.sort, self.descending)
+        rows = listing.page(self.catalogue, self.text, 0, listing.PAGE_SIZE, self.sort, self.descending)
         self.clear()
         self.update_header()
-        self.exhausted = len(rows) < browse.PAGE_SIZE
+        self.exhausted = len(rows) < listing.PAGE_SIZE
         self.append(rows)
         if self.exhausted:  # the whole result is here: no need to ask the database
             self.total = len(rows)
@@ -84,8 +83,7 @@ class ResultsTable(DataTable):
 
     def count_in_thread(self, text: str) -> None:
         try:
-            with self.catalogue.session() as session:
-                total = browse.count(session, text)
+            total = listing.count(self.catalogue, text)
         except Exception as exc:
             from atlas.tui.errors import explain
 
@@ -106,14 +104,14 @@ class ResultsTable(DataTable):
         if self.exhausted:
             return
         try:
-            with self.catalogue.session() as session:
-                rows = browse.page(session, self.text, self.row_count, browse.PAGE_SIZE, self.sort, self.descending)
+            rows = listing.page(self.catalogue, self.text, self.row_count, listing.PAGE_SIZE, self.sort,
+                                self.descending)
         except Exception as exc:
             from atlas.tui.errors import explain
 
             self.app.notify(explain(exc), title="loading more rows failed", severity="error")
             return
-        self.exhausted = len(rows) < browse.PAGE_SIZE
+        self.exhausted = len(rows) < listing.PAGE_SIZE
         self.append(rows)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

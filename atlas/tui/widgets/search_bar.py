@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from atlas.core.actions import browse
+from atlas.core.actions import listing
 from atlas.core.errors import BadInput
 
 
@@ -55,7 +55,7 @@ class SearchBar(Vertical):
     def problem(self, text: str) -> str | None:
         """The error for `text` with a caret under its column, or None when it parses."""
         try:
-            browse.check_query(text)
+            listing.check_query(text)
         except BadInput as exc:
             column = getattr(exc, "column", None)
             if column is None:

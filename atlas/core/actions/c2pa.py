@@ -1,0 +1,52 @@
+"""The C2PA state of a render's file: a quick look for the screen, then the checked verdict."""
+
+import struct
+from pathlib import Path
+
+from atlas.core.catalogue import Catalogue
+from atlas.core.record.build import get_render
+
+
+def c2pa_state(path: Path | None) -> str:
+    """Whether the file carries a C2PA manifest (PNG `caBX` chunk); verifying it is `verify`'s job."""
+    if path is None or not path.exists():
+        return "file missing"
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+                return "unknown (not a PNG)"
+            while header := fh.read(8):  # walk chunk headers only: large files are not read
+                if len(header) < 8:
+                    break
+                length, kind = struct.unpack(">I4s", header)
+                if kind == b"caBX":
+                    return "signed (checking the signature…)"
+                if kind == b"IEND":
+                    break
+                fh.seek(length + 4, 1)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
+    return "not signed"
+
+
+def c2pa_description(catalogue: Catalogue, render_id: int | str) -> str:
+    """The C2PA state of a render's file in words: validated against the home's trust anchor,
+    with the signer. Reads and checks the manifest, so callers run it off the UI thread."""
+    from atlas.core.files import credentials
+    from atlas.core.trust.keys import trust_anchor
+
+    with catalogue.session() as session:
+        render = get_render(session, render_id)
+    path = catalogue.file_of(render)
+    if path is None or not path.is_file():
+        return "file missing"
+    found = credentials.read(path, trust_anchor(catalogue.home), credentials.MIME.get(render.format))
+    if found is None:
+        return "not signed"
+    state = found["validation_state"]
+    manifest = (found.get("manifests") or [{}])[0]
+    signer = f", signed by {manifest['signer']}" if manifest.get("signer") else ""
+    issuer = f" (issuer {manifest['issuer']})" if manifest.get("issuer") else ""
+    chain = f", {len(found['manifests'])} manifests in the chain" if len(found.get("manifests", [])) > 1 else ""
+    failures = f"; {'; '.join(found['failures'][:3])}" if found["failures"] else ""
+    return f"{state}{signer}{issuer}{chain}{failures}"
