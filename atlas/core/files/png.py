@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from atlas.core.atomic import atomic_file
 from atlas.core.errors import BadInput
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -313,29 +314,22 @@ def rewrite_file(src: str | os.PathLike, dst: str | os.PathLike, entries: list[C
     if Path(src).resolve() == dst.resolve():
         raise BadInput(f"{what}: cannot rewrite a file onto itself; write a new file")
     replaced = _replaced_by(entries)
-    tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
-    try:
-        with _open(src, what) as fh, open(tmp, "wb") as out:
-            out.write(SIGNATURE)
-            # Runs of kept chunks are copied in one go: a render has hundreds of small IDATs.
-            run_start = run_end = None
-            for span, body in scan_file(fh, what, check_crc):
-                if body is not None and span.type in TEXT_TYPES and Chunk(span.type, body).keyword in replaced:
-                    if run_start is not None:
-                        _copy_range(fh, out, run_start, run_end - run_start)
-                    run_start = run_end = None
-                    continue
-                if run_start is None:
-                    run_start = span.offset
-                run_end = span.end
-                if span.type == b"IHDR":
+    with _open(src, what) as fh, atomic_file(dst) as out:
+        out.write(SIGNATURE)
+        # Runs of kept chunks are copied in one go: a render has hundreds of small IDATs.
+        run_start = run_end = None
+        for span, body in scan_file(fh, what, check_crc):
+            if body is not None and span.type in TEXT_TYPES and Chunk(span.type, body).keyword in replaced:
+                if run_start is not None:
                     _copy_range(fh, out, run_start, run_end - run_start)
-                    out.write(b"".join(c.encode() for c in entries))
-                    run_start = run_end = None
-            if run_start is not None:
+                run_start = run_end = None
+                continue
+            if run_start is None:
+                run_start = span.offset
+            run_end = span.end
+            if span.type == b"IHDR":
                 _copy_range(fh, out, run_start, run_end - run_start)
-            out.flush()
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+                out.write(b"".join(c.encode() for c in entries))
+                run_start = run_end = None
+        if run_start is not None:
+            _copy_range(fh, out, run_start, run_end - run_start)
