@@ -303,18 +303,19 @@ def _copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
 
 
 def rewrite_file(src: str | os.PathLike, dst: str | os.PathLike, entries: list[Chunk],
-                 what: str | None = None, check_crc: bool = True) -> None:
+                 what: str | None = None, check_crc: bool = True, fsync: bool = True) -> None:
     """Write `src` to `dst` with `entries` right after IHDR, replacing text chunks of the same keyword.
 
     Every chunk other than the replaced ones is copied byte for byte. `dst` appears atomically and
-    only when the whole source was read without error; `src` is never written to.
+    only when the whole source was read without error; `src` is never written to. `dst` is an
+    ordinary file (0644); `fsync=False` leaves syncing to a caller that writes many.
     """
     what = what or str(src)
     dst = Path(dst)
     if Path(src).resolve() == dst.resolve():
         raise BadInput(f"{what}: cannot rewrite a file onto itself; write a new file")
     replaced = _replaced_by(entries)
-    with _open(src, what) as fh, atomic_file(dst) as out:
+    with _open(src, what) as fh, atomic_file(dst, mode=0o644, fsync=fsync) as out:
         out.write(SIGNATURE)
         # Runs of kept chunks are copied in one go: a render has hundreds of small IDATs.
         run_start = run_end = None
