@@ -7,6 +7,7 @@ blocks (kernel-side where the OS allows), so an 8192x4096 PNG is neither decoded
 Every malformed input gives `BadInput` naming the file, the chunk and the byte offset.
 """
 
+import io
 import os
 import struct
 import zlib
@@ -95,24 +96,7 @@ def _no_image_data(what: str) -> BadInput:
 
 def read_chunks(data: bytes, what: str = "file") -> list[Chunk]:
     """Every chunk of an in-memory PNG, checking signature, order, lengths and CRCs; IEND must end it."""
-    _check_signature(data[:8], len(data), what)
-    chunks, pos = [], len(SIGNATURE)
-    while True:
-        if pos + 12 > len(data):
-            raise _missing_iend(what)
-        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
-        _check_header(length, ctype, pos, len(data), what, first=not chunks)
-        end = pos + 12 + length
-        body = data[pos + 8:end - 4]
-        (crc,) = struct.unpack(">I", data[end - 4:end])
-        if zlib.crc32(body, zlib.crc32(ctype)) & 0xFFFFFFFF != crc:
-            raise _crc_error(ctype, pos, what)
-        chunks.append(Chunk(ctype, body))
-        pos = end
-        if ctype == b"IEND":
-            if not any(c.type == b"IDAT" for c in chunks):
-                raise _no_image_data(what)
-            return chunks
+    return [Chunk(span.type, body) for span, body in scan_file(io.BytesIO(data), what, whole=True)]
 
 
 def _read_exact(fh: BinaryIO, count: int, what: str) -> bytes:
@@ -131,12 +115,14 @@ def _stream_crc(fh: BinaryIO, ctype: bytes, length: int, what: str) -> int:
     return crc & 0xFFFFFFFF
 
 
-def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True) -> Iterator[tuple[ChunkSpan, bytes | None]]:
+def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True,
+              whole: bool = False) -> Iterator[tuple[ChunkSpan, bytes | None]]:
     """The chunks of an open PNG file in order: (span, data), data None for image data chunks.
 
     Image data is streamed for its CRC (when `check_crc`) but never held; other chunks are loaded.
+    `whole` loads every chunk, image data too (for PNGs already in memory: `read_chunks`).
     """
-    size = os.fstat(fh.fileno()).st_size
+    size = fh.seek(0, os.SEEK_END)
     fh.seek(0)
     _check_signature(fh.read(8), size, what)
     pos, first, seen_idat = len(SIGNATURE), True, False
@@ -148,7 +134,7 @@ def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True) -> Itera
         _check_header(length, ctype, pos, size, what, first)
         first = False
         span = ChunkSpan(ctype, pos, length)
-        if ctype in IMAGE_DATA or length > MAX_LOADED_CHUNK:
+        if not whole and (ctype in IMAGE_DATA or length > MAX_LOADED_CHUNK):
             body = None
             if check_crc:
                 crc = _stream_crc(fh, ctype, length, what)
