@@ -59,8 +59,7 @@ def run_generate(catalogue, request, info, as_json):
 
 
 def print_render(catalogue, render_id, as_json):
-    """The new render's id, or with --json all of `atlas show --json` (the only reason to build its record
-    again: the pass that made it has just built and embedded it)."""
+    """The new render's id; with --json, what `atlas show --json` prints (its record built again)."""
     if not as_json:
         click.echo(render_id)
         return
