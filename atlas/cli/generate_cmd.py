@@ -4,20 +4,14 @@ from atlas.cli.common import echo_json, json_option, open_catalogue
 
 
 def render_info(catalogue, title, author, licence, description=None, tags=()):
-    from atlas.core.record.write import RenderInfo
+    """What the user says about the output, its licence checked before any model loads."""
+    from atlas.core.record.write import RenderInfo, check_licence
 
     config = catalogue.home.config()
     author = author or config.get("author", {}).get("name")
     licence = licence or config.get("defaults", {}).get("licence") or "CC0-1.0"
-    return RenderInfo(title=title, description=description, author=author, licence_id=licence, tags=list(tags))
-
-
-def check_licence(catalogue, licence_id):
-    """Fail on an unknown licence before any model loads."""
-    from atlas.core.catalogue import licences
-
-    with catalogue.session() as session:
-        return licences.get(session, licence_id).id
+    info = RenderInfo(title=title, description=description, author=author, licence_id=licence, tags=list(tags))
+    return check_licence(catalogue, info)
 
 
 @click.command()
@@ -47,7 +41,6 @@ def generate(ctx, prompt, negative, steps, sampler, cfg, size, seed, model_name,
                              width=width, height=height, seed=seed, model=model_name).checked()
     catalogue = open_catalogue(ctx)
     info = render_info(catalogue, title, author, licence, tags=tags)
-    info.licence_id = check_licence(catalogue, info.licence_id)
     if model_name:
         from atlas.core.record import models
 
@@ -66,12 +59,11 @@ def run_generate(catalogue, request, info, as_json):
 
 
 def print_render(catalogue, render_id, as_json):
+    """The new render's id; with --json, what `atlas show --json` prints (its record built again)."""
+    if not as_json:
+        click.echo(render_id)
+        return
     from atlas.core.record.build import describe, get_render
 
     with catalogue.session() as session:
-        render = get_render(session, render_id)
-        facts = describe(session, render, catalogue)
-    if as_json:
-        echo_json(facts)
-    else:
-        click.echo(facts["id"])
+        echo_json(describe(session, get_render(session, render_id), catalogue))

@@ -3,7 +3,7 @@
 import click
 
 from atlas.cli.common import open_catalogue
-from atlas.cli.generate_cmd import check_licence, print_render, render_info
+from atlas.cli.generate_cmd import print_render, render_info
 
 
 def output_options(func):
@@ -58,7 +58,6 @@ def run_one(ctx, kind: str, source: str, request, licence, author, title, tags, 
     request.checked()
     catalogue = open_catalogue(ctx)
     info = render_info(catalogue, title, author, licence, tags=tags)
-    info.licence_id = check_licence(catalogue, info.licence_id)
     if request.model:
         from atlas.core.record import models
 

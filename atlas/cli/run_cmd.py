@@ -1,56 +1,11 @@
 """`atlas run RECIPE` / `atlas run --resume RUN_ID`, and `atlas demo` (the shipped demo recipe)."""
 
-import sys
 import time
-from contextlib import contextmanager
 
 import click
 
 from atlas.cli.common import echo_json, open_catalogue
-from atlas.cli.generate_cmd import check_licence, render_info
-
-
-@contextmanager
-def run_progress():
-    """A live display on stderr: pass i of N, step j of M, elapsed and remaining time.
-
-    When stderr is not a terminal, one plain line per pass instead (logs and scripts read it)."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    from atlas.engine.runner import RunProgress
-
-    console = Console(stderr=True)
-
-    class Lines(RunProgress):
-        def start_pass(self, index, total, label):
-            print(f"pass {index} of {total}: {label}", file=sys.stderr, flush=True)
-
-    if not console.is_terminal:
-        yield Lines()
-        return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[unit]}"),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        passes = bar.add_task("run", total=None, unit="passes")
-        steps = bar.add_task("", total=None, unit="steps")
-
-        class Live(RunProgress):
-            def start_pass(self, index, total, label):
-                bar.update(passes, completed=index - 1, total=total, description=f"pass {index} of {total}")
-                bar.reset(steps, total=None, description=f"  {label}")
-
-            def step(self, done, total):
-                bar.update(steps, completed=done, total=total)
-
-        yield Live()
+from atlas.cli.generate_cmd import render_info
 
 
 def print_run(catalogue, run, as_json, started):
@@ -95,7 +50,7 @@ def run(ctx, recipe, resume_id, model_name, seed, upscaler, licence, author, tit
         check_seed(seed)
     catalogue = open_catalogue(ctx)
     info = render_info(catalogue, title, author, licence)
-    info.licence_id = check_licence(catalogue, info.licence_id)
+    from atlas.cli.progress import run_progress
     from atlas.engine import runner
 
     started = time.monotonic()
@@ -114,6 +69,7 @@ def run(ctx, recipe, resume_id, model_name, seed, upscaler, licence, author, tit
 @click.pass_context
 def demo(ctx, seed, as_json):
     """Run the shipped `demo` recipe end to end on the embedded demo model and show the result."""
+    from atlas.cli.progress import run_progress
     from atlas.core.record import recipes
     from atlas.core.settings import check_seed
     from atlas.engine import runner

@@ -8,7 +8,7 @@ from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Model, Pass
 from atlas.core.record import models
 from atlas.core.record.samplers import canonical
-from atlas.core.record.write import RenderInfo, begin_pass, fail_pass, failure_recorded, finish_pass
+from atlas.core.record.write import RenderInfo, begin_pass, check_licence, fail_pass, failure_recorded, finish_pass
 from atlas.engine import demo_model, device, pipelines, txt2img
 
 
@@ -47,7 +47,7 @@ def encode_png(image) -> bytes:
     return buffer.getvalue()
 
 
-def run_pass(catalogue: Catalogue, step: Pass, work, info: RenderInfo, finalize=None):
+def run_pass(catalogue: Catalogue, step: Pass, work, info: RenderInfo):
     """Record `step`, call `work()` -> (PIL image, pass updates), store the output.
 
     An exception or Ctrl-C marks the pass failed or interrupted and leaves no file behind.
@@ -56,18 +56,14 @@ def run_pass(catalogue: Catalogue, step: Pass, work, info: RenderInfo, finalize=
     with failure_recorded(lambda status, error: fail_pass(catalogue, pass_id, status, error)):
         image, updates = work()
         data = encode_png(image)
-        return finish_pass(catalogue, pass_id, data, image.width, image.height, info, updates, finalize)
+        return finish_pass(catalogue, pass_id, data, image.width, image.height, info, updates)
 
 
 def generate(catalogue: Catalogue, request: Txt2ImgRequest, info: RenderInfo, progress=None,
-             run_id: int | None = None, position: int | None = None, finalize=None):
+             run_id: int | None = None, position: int | None = None):
     request.checked()
+    check_licence(catalogue, info)
     model = resolve_model(catalogue, request.model)
-    with catalogue.session() as session:
-        from atlas.core.catalogue import licences
-
-        if info.licence_id:
-            info.licence_id = licences.get(session, info.licence_id).id
     seed = settings.resolve_seed(request.seed)
     pipe = pipelines.for_model(model)
     step = Pass(kind="txt2img", prompt=request.prompt, negative_prompt=request.negative_prompt, seed=seed,
@@ -80,4 +76,4 @@ def generate(catalogue: Catalogue, request: Txt2ImgRequest, info: RenderInfo, pr
                              request.cfg, request.width, request.height, seed, progress)
         return result.image, {"steps_run": result.steps_run}
 
-    return run_pass(catalogue, step, work, info, finalize)
+    return run_pass(catalogue, step, work, info)

@@ -1,4 +1,4 @@
-"""Outpainting mk2, implemented from DESIGN.md's description (no A1111 code).
+"""Outpainting mk2, implemented from the description below (no A1111 code).
 
 One pass grows the image on one side: the canvas is rounded up to a multiple of 64, the input is
 pasted on the kept side, the new strip is filled with *matched noise*, a mask (new strip white,

@@ -17,7 +17,7 @@ from atlas.core.errors import BadInput
 from atlas.core.record.build import get_render, lineage
 from atlas.core.record.recipes import upscale_size
 from atlas.core.record.samplers import canonical
-from atlas.core.record.write import RenderInfo
+from atlas.core.record.write import RenderInfo, check_licence
 from atlas.engine import device, pipelines, sampling, tiles, upscalers
 from atlas.engine import outpaint as mk2
 from atlas.engine.generate import resolve_model, run_pass
@@ -158,14 +158,6 @@ def known_sampler(name: str) -> str:
         return "Euler a"
 
 
-def check_info(catalogue: Catalogue, info: RenderInfo) -> None:
-    if info.licence_id:
-        from atlas.core.catalogue import licences
-
-        with catalogue.session() as session:
-            info.licence_id = licences.get(session, info.licence_id).id
-
-
 def base_pass(kind: str, ctx: Context, request: PassRequest, seed: int, run_id, position) -> Pass:
     return Pass(kind=kind, input_render_id=ctx.render_id, prompt=ctx.prompt, negative_prompt=ctx.negative_prompt,
                 seed=seed, sampler=ctx.sampler, steps=request.steps, cfg=ctx.cfg, denoise=request.denoise,
@@ -181,9 +173,9 @@ def check_size(width: int, height: int, what: str) -> None:
 # --- img2img -------------------------------------------------------------------------------------
 
 def img2img(catalogue: Catalogue, render_id: int, request: Img2ImgRequest, info: RenderInfo, progress=None,
-            run_id=None, position=None, finalize=None):
+            run_id=None, position=None):
     request.checked()
-    check_info(catalogue, info)
+    check_licence(catalogue, info)
     ctx = context(catalogue, render_id, request)
     width, height = ctx.image.size
     check_size(width, height, f"input render {render_id}")
@@ -199,7 +191,7 @@ def img2img(catalogue: Catalogue, render_id: int, request: Img2ImgRequest, info:
                                                 ctx.cfg, [seed], progress=progress)
         return sampling.decode_latents(pipe, latents)[0], {"steps_run": run}
 
-    return run_pass(catalogue, step, work, info, finalize)
+    return run_pass(catalogue, step, work, info)
 
 
 # --- Outpainting mk2 -----------------------------------------------------------------------------
@@ -222,9 +214,9 @@ def outpaint_image(pipe, image: Image.Image, ctx: Context, request: OutpaintRequ
 
 
 def outpaint(catalogue: Catalogue, render_id: int, request: OutpaintRequest, info: RenderInfo, progress=None,
-             run_id=None, position=None, finalize=None):
+             run_id=None, position=None):
     request.checked()
-    check_info(catalogue, info)
+    check_licence(catalogue, info)
     ctx = context(catalogue, render_id, request)
     check_size(ctx.image.width, ctx.image.height, f"input render {render_id}")
     seed = settings.resolve_seed(request.seed)
@@ -240,7 +232,7 @@ def outpaint(catalogue: Catalogue, render_id: int, request: OutpaintRequest, inf
         image, run, _ = outpaint_image(pipe, ctx.image, ctx, request, seed, progress)
         return image, {"steps_run": run}
 
-    return run_pass(catalogue, step, work, info, finalize)
+    return run_pass(catalogue, step, work, info)
 
 
 # --- SD upscale ----------------------------------------------------------------------------------
@@ -285,9 +277,9 @@ def upscale_image(pipe, descriptor, image: Image.Image, ctx: Context, request: U
 
 
 def upscale(catalogue: Catalogue, render_id: int, request: UpscaleRequest, info: RenderInfo, progress=None,
-            run_id=None, position=None, finalize=None):
+            run_id=None, position=None):
     request.checked()
-    check_info(catalogue, info)
+    check_licence(catalogue, info)
     upscaler = upscalers.resolve(catalogue, request.upscaler)
     ctx = context(catalogue, render_id, request)
     seed = settings.resolve_seed(request.seed)
@@ -308,4 +300,4 @@ def upscale(catalogue: Catalogue, render_id: int, request: UpscaleRequest, info:
         tile_settings = {**step.settings, "tile_seeds": facts["tile_seeds"]}
         return image, {"steps_run": facts["steps_run"], "settings": tile_settings}
 
-    return run_pass(catalogue, step, work, info, finalize)
+    return run_pass(catalogue, step, work, info)

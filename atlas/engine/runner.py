@@ -7,7 +7,7 @@ has no completed pass, reading the previous render from the store exactly as a s
 Pass k of a run uses seed + k, so a resumed run makes the same pictures as an uninterrupted one.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 
 from sqlmodel import select
@@ -18,7 +18,7 @@ from atlas.core.catalogue.tables import Pass, Render, Run, utcnow
 from atlas.core.errors import BadInput, NotFound
 from atlas.core.record import recipes
 from atlas.core.record.models import DEMO_MODEL_NAME
-from atlas.core.record.write import RenderInfo, failure_recorded
+from atlas.core.record.write import RenderInfo, check_licence, failure_recorded
 from atlas.engine import demo_model, passes, upscalers
 from atlas.engine.generate import Txt2ImgRequest, generate, resolve_model
 
@@ -96,13 +96,14 @@ def run_recipe(catalogue: Catalogue, recipe: recipes.Recipe | dict, *, model: st
     if isinstance(recipe, dict):
         recipe = recipes.Recipe(recipe.get("name"), recipe)
     document = recipes.with_overrides(recipe.document, model=model, seed=seed, upscaler=upscaler)
+    info = check_licence(catalogue, info or RenderInfo())
     resolved, planned = prepare(catalogue, document)
     with catalogue.session() as session:
         run = Run(recipe_name=recipe.name, recipe=resolved, status="running")
         session.add(run)
         session.commit()
         run_id = run.id
-    return execute(catalogue, run_id, planned, info or RenderInfo(), progress or RunProgress())
+    return execute(catalogue, run_id, planned, info, progress or RunProgress())
 
 
 def resume(catalogue: Catalogue, run_id: int, info: RenderInfo | None = None,
@@ -115,12 +116,13 @@ def resume(catalogue: Catalogue, run_id: int, info: RenderInfo | None = None,
         if run.status == "completed":
             return run
         document = run.recipe
+    info = check_licence(catalogue, info or RenderInfo())
     resolved, planned = prepare(catalogue, document)
     if resolved != document:
         raise BadInput(f"run {run_id}: its recorded recipe no longer resolves the same way "
                        "(the model or seed changed)")
     clear_leftovers(catalogue, run_id)
-    return execute(catalogue, run_id, planned, info or RenderInfo(), progress or RunProgress())
+    return execute(catalogue, run_id, planned, info, progress or RunProgress())
 
 
 def clear_leftovers(catalogue: Catalogue, run_id: int) -> None:
@@ -177,8 +179,7 @@ def execute(catalogue: Catalogue, run_id: int, planned: list[Planned], info: Ren
                 previous = done[position]
                 continue
             progress.start_pass(position + 1, total, label(item.spec))
-            pass_info = RenderInfo(title=info.title, description=info.description, author=info.author,
-                                   licence_id=info.licence_id, tags=list(info.tags))
+            pass_info = replace(info, tags=list(info.tags))  # its licence stays checked
             if item.spec.kind == "txt2img":
                 render = generate(catalogue, item.request, pass_info, progress=progress.step,
                                   run_id=run_id, position=position)

@@ -1,9 +1,10 @@
 """The C2PA state of a render's file: a quick look for the screen, then the checked verdict."""
 
-import struct
 from pathlib import Path
 
 from atlas.core.catalogue import Catalogue
+from atlas.core.errors import BadInput
+from atlas.core.files import png
 from atlas.core.record.build import get_render
 
 
@@ -13,19 +14,15 @@ def c2pa_state(path: Path | None) -> str:
         return "file missing"
     try:
         with open(path, "rb") as fh:
-            if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+            if fh.read(8) != png.SIGNATURE:
                 return "unknown (not a PNG)"
-            while header := fh.read(8):  # walk chunk headers only: large files are not read
-                if len(header) < 8:
-                    break
-                length, kind = struct.unpack(">I4s", header)
-                if kind == b"caBX":
+            for span, _ in png.scan_file(fh, str(path), check_crc=False):  # image data is skipped, not read
+                if span.type == b"caBX":
                     return "signed (checking the signature…)"
-                if kind == b"IEND":
-                    break
-                fh.seek(length + 4, 1)
     except OSError as exc:
         return f"unreadable: {exc.strerror}"
+    except BadInput:
+        pass  # a broken PNG: what it holds after the break is unknown; `verify` reports the damage
     return "not signed"
 
 

@@ -20,6 +20,9 @@ FTS_TABLE = "pass_fts"
 PG_INDEX = "ix_pass_fulltext"
 EXCLUDED_NAMES = {FTS_TABLE, PG_INDEX}  # alembic's drift check cannot see these (migrations/env.py)
 
+# The DDL of the current schema, for tools that drop and recreate the index (tests/benchmarks).
+# Migration 0002 holds its own frozen copy; tests/test_migrations.py checks the two agree.
+
 SQLITE_DDL = [
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(prompt, negative_prompt, content='pass', "
     "content_rowid='id', tokenize='unicode61 remove_diacritics 2')",

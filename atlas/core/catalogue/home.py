@@ -2,7 +2,7 @@
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ def default_home() -> Path:
 @dataclass(frozen=True)
 class Home:
     root: Path
+    # config.toml as last read, with the stat it was read at: see `config()`.
+    _config: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def resolve(cls, home: str | os.PathLike | None = None) -> "Home":
@@ -55,9 +57,23 @@ class Home:
         return self.root / "config.toml"
 
     def config(self) -> dict[str, Any]:
-        """The user's config.toml, validated against schemas/config.schema.json."""
-        if not self.config_path.exists():
+        """The user's config.toml, validated against schemas/config.schema.json.
+
+        Read and validated once for the life of this Home (one Catalogue, one command); read again
+        only when the file itself changed (its size, mtime or inode), so an edit is still seen.
+        Callers share the returned dict: read it, do not change it.
+        """
+        try:
+            st = self.config_path.stat()
+        except FileNotFoundError:
             return {}
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        if self._config.get("stamp") != stamp:
+            self._config.clear()
+            self._config.update(stamp=stamp, data=self._read_config())
+        return self._config["data"]
+
+    def _read_config(self) -> dict[str, Any]:
         try:
             data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:

@@ -2,8 +2,9 @@
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
+
+from atlas.core.atomic import write_atomic
 
 CHUNK = 1 << 20
 
@@ -21,21 +22,6 @@ def relative_path(sha256: str, ext: str) -> str:
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.{ext}"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so readers see either nothing or the whole file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class Store:
     def __init__(self, root: Path):
         self.root = root
@@ -50,7 +36,7 @@ class Store:
         target = self.root / rel
         if target.exists():
             return digest, rel, False
-        atomic_write(target, data)
+        write_atomic(target, data)
         return digest, rel, True
 
     def remove(self, store_path: str) -> None:

@@ -18,11 +18,12 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue.store import sha256_file
 from atlas.core.catalogue.tables import Licence, Model, Render
 from atlas.core.commons import filenames
 from atlas.core.commons import page as commons
 from atlas.core.errors import AtlasError, BadInput
-from atlas.core.files.encode import encode_export
+from atlas.core.files.encode import encode_export, export_png_file
 from atlas.core.record.build import build, get_render, producing_pass
 from atlas.core.resources import data_dir
 from atlas.core.trust import keys
@@ -53,10 +54,17 @@ def _name_fields(render: Render, record: dict) -> dict:
             "date": render.created.strftime("%Y-%m-%d"), "sha": render.sha256[:12]}
 
 
-def _source_bytes(catalogue: Catalogue, render: Render) -> bytes:
+def _source_path(catalogue: Catalogue, render: Render) -> Path:
     path = catalogue.file_of(render)
     if path is None:
         raise AtlasError(f"render {render.id}: its file cannot be read (none is recorded)")
+    if not path.is_file():
+        raise AtlasError(f"render {render.id}: its file cannot be read (no file at {path})")
+    return path
+
+
+def _source_bytes(catalogue: Catalogue, render: Render) -> bytes:
+    path = _source_path(catalogue, render)
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -82,10 +90,23 @@ def _as_png(data: bytes, render: Render) -> bytes:
         raise AtlasError(f"render {render.id}: its {render.format} file cannot be decoded ({exc})") from None
 
 
-def _image_bytes(catalogue: Catalogue, item: Planned, fmt: str, sign_with) -> bytes:
-    # A PNG whose metadata is already current comes back byte for byte (its signature intact).
+def _write_image(catalogue: Catalogue, item: Planned, fmt: str, sign_with, path: Path) -> str:
+    """Write the exported image to `path`; returns its sha256.
+
+    A PNG render exported as PNG is streamed (never held in memory); whose metadata is already
+    current comes back byte for byte (its signature intact).
+    """
+    if fmt == "png" and item.render.format == "png":
+        source = _source_path(catalogue, item.render)
+        try:
+            export_png_file(source, path, item.record, what=f"render {item.render.id}")
+        except OSError as exc:
+            raise _cannot_write(path.parent.parent, exc) from None
+        return sha256_file(path)
     data = _as_png(_source_bytes(catalogue, item.render), item.render)
-    return encode_export(data, item.record, ENCODER_FORMATS[fmt], sign_with=sign_with)
+    image = encode_export(data, item.record, ENCODER_FORMATS[fmt], sign_with=sign_with)
+    _write(path, image)
+    return hashlib.sha256(image).hexdigest()
 
 
 def _summary(item: Planned) -> str:
@@ -217,14 +238,13 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
                                     descriptions=descriptions, record=item.record, env=env)
                 files = {"path": item.filename, "wikitext": f"{item.stem}.wikitext",
                          "provenance": f"{item.stem}.provenance.json"}
-                image = _image_bytes(catalogue, item, fmt, sign_with)
-                _write(_inside(staging, files["path"]), image)
+                digest = _write_image(catalogue, item, fmt, sign_with, _inside(staging, files["path"]))
                 _write(_inside(staging, files["wikitext"]), page)
                 _write(_inside(staging, files["provenance"]),
                        json.dumps(item.record, ensure_ascii=False, indent=2) + "\n")
                 names += files.values()
                 rows.append({**files, "filename": item.filename, "summary": _summary(item),
-                             "render_id": item.render.id, "sha256": hashlib.sha256(image).hexdigest(),
+                             "render_id": item.render.id, "sha256": digest,
                              "format": ENCODER_FORMATS[fmt]})
             _write(staging / "batch.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
             try:

@@ -54,14 +54,6 @@ def fmt(value) -> str:
     return str(value)
 
 
-def join_words(items) -> str:
-    """["a", "b", "c"] -> "a, b and c"."""
-    items = [str(i) for i in items]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def size(entry: dict | None) -> str | None:
     return f"{entry['width']}x{entry['height']}" if entry else None
 
@@ -191,8 +183,9 @@ def device_words(device: str) -> str:
 
 def facts(lineage: list[dict]) -> dict:
     """Everything the procedure section states: hardware, software, models and the pass groups."""
-    software = lambda key: _distinct((s.get("software") or {}).get(key) for s in lineage  # noqa: E731
-                                     if (s.get("software") or {}).get(key))
+    def software(key):
+        return _distinct((s.get("software") or {}).get(key) for s in lineage if (s.get("software") or {}).get(key))
+
     return {
         "devices": _distinct(device_words(s["device"]) for s in lineage if s.get("device")),
         "atlas_versions": software("atlas"),

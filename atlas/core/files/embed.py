@@ -51,9 +51,10 @@ def embed_png(data: bytes, record: dict) -> bytes:
     return png.with_text(data, metadata_chunks(record))
 
 
-def embed_file(src: str | os.PathLike, dst: str | os.PathLike, record: dict) -> None:
+def embed_file(src: str | os.PathLike, dst: str | os.PathLike, record: dict, what: str | None = None,
+               fsync: bool = True) -> None:
     """Write `src` to `dst` with the metadata chunks set, streaming: the image is never loaded."""
-    png.rewrite_file(src, dst, metadata_chunks(record))
+    png.rewrite_file(src, dst, metadata_chunks(record), what, fsync=fsync)
 
 
 def read_record(data: bytes, what: str = "file") -> dict | None:

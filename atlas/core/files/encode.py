@@ -8,6 +8,8 @@ travels inside that XMP as `atlas:Provenance` (JSON), so the file needs no sidec
 
 import io
 import json
+import os
+import shutil
 
 from atlas.core.errors import BadInput
 from atlas.core.files import embed, png, xmp
@@ -38,10 +40,23 @@ def xmp_packet(record: dict) -> bytes:
     return xmp.build(record, provenance_json=provenance).encode("utf-8")
 
 
-def _already_embedded(png_data: bytes, record: dict) -> bool:
+def _already_embedded(chunks: list[png.Chunk], record: dict) -> bool:
     wanted = {c.keyword: c for c in embed.metadata_chunks(record)}
-    have = [c for c in png.read_chunks(png_data, "render") if c.keyword in wanted]
+    have = [c for c in chunks if c.keyword in wanted]
     return {c.keyword: png.decode_text(c) for c in have} == {k: png.decode_text(c) for k, c in wanted.items()}
+
+
+def export_png_file(src: str | os.PathLike, dst: str | os.PathLike, record: dict, what: str) -> None:
+    """A PNG file exported as PNG, streamed: the same bytes as `encode_export(data, record, "png")`,
+    without holding the image in memory (an 8192x4096 upscale is ~100 MB).
+
+    Copied as it is when its metadata is already current (its C2PA signature survives), else its
+    chunks are rewritten with the record's, image data copied across (`png.rewrite_file`).
+    """
+    if _already_embedded(png.read_file_chunks(src, what), record):
+        shutil.copyfile(src, dst)
+    else:
+        embed.embed_file(src, dst, record, what=what, fsync=False)  # the caller publishes a whole folder
 
 
 def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None) -> bytes:
@@ -56,7 +71,8 @@ def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None) -> by
     if fmt not in FORMATS:
         raise BadInput(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "png":
-        return png_data if _already_embedded(png_data, record) else embed.embed_png(png_data, record)
+        current = _already_embedded(png.read_chunks(png_data, "render"), record)
+        return png_data if current else embed.embed_png(png_data, record)
     from PIL import Image
 
     image = Image.open(io.BytesIO(png_data))

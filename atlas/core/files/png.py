@@ -7,6 +7,7 @@ blocks (kernel-side where the OS allows), so an 8192x4096 PNG is neither decoded
 Every malformed input gives `BadInput` naming the file, the chunk and the byte offset.
 """
 
+import io
 import os
 import struct
 import zlib
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from atlas.core.atomic import atomic_file
 from atlas.core.errors import BadInput
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -94,24 +96,7 @@ def _no_image_data(what: str) -> BadInput:
 
 def read_chunks(data: bytes, what: str = "file") -> list[Chunk]:
     """Every chunk of an in-memory PNG, checking signature, order, lengths and CRCs; IEND must end it."""
-    _check_signature(data[:8], len(data), what)
-    chunks, pos = [], len(SIGNATURE)
-    while True:
-        if pos + 12 > len(data):
-            raise _missing_iend(what)
-        length, ctype = struct.unpack(">I4s", data[pos:pos + 8])
-        _check_header(length, ctype, pos, len(data), what, first=not chunks)
-        end = pos + 12 + length
-        body = data[pos + 8:end - 4]
-        (crc,) = struct.unpack(">I", data[end - 4:end])
-        if zlib.crc32(body, zlib.crc32(ctype)) & 0xFFFFFFFF != crc:
-            raise _crc_error(ctype, pos, what)
-        chunks.append(Chunk(ctype, body))
-        pos = end
-        if ctype == b"IEND":
-            if not any(c.type == b"IDAT" for c in chunks):
-                raise _no_image_data(what)
-            return chunks
+    return [Chunk(span.type, body) for span, body in scan_file(io.BytesIO(data), what, whole=True)]
 
 
 def _read_exact(fh: BinaryIO, count: int, what: str) -> bytes:
@@ -130,12 +115,14 @@ def _stream_crc(fh: BinaryIO, ctype: bytes, length: int, what: str) -> int:
     return crc & 0xFFFFFFFF
 
 
-def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True) -> Iterator[tuple[ChunkSpan, bytes | None]]:
+def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True,
+              whole: bool = False) -> Iterator[tuple[ChunkSpan, bytes | None]]:
     """The chunks of an open PNG file in order: (span, data), data None for image data chunks.
 
     Image data is streamed for its CRC (when `check_crc`) but never held; other chunks are loaded.
+    `whole` loads every chunk, image data too (for PNGs already in memory: `read_chunks`).
     """
-    size = os.fstat(fh.fileno()).st_size
+    size = fh.seek(0, os.SEEK_END)
     fh.seek(0)
     _check_signature(fh.read(8), size, what)
     pos, first, seen_idat = len(SIGNATURE), True, False
@@ -147,7 +134,7 @@ def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True) -> Itera
         _check_header(length, ctype, pos, size, what, first)
         first = False
         span = ChunkSpan(ctype, pos, length)
-        if ctype in IMAGE_DATA or length > MAX_LOADED_CHUNK:
+        if not whole and (ctype in IMAGE_DATA or length > MAX_LOADED_CHUNK):
             body = None
             if check_crc:
                 crc = _stream_crc(fh, ctype, length, what)
@@ -302,40 +289,34 @@ def _copy_range(src: BinaryIO, dst: BinaryIO, offset: int, count: int) -> None:
 
 
 def rewrite_file(src: str | os.PathLike, dst: str | os.PathLike, entries: list[Chunk],
-                 what: str | None = None, check_crc: bool = True) -> None:
+                 what: str | None = None, check_crc: bool = True, fsync: bool = True) -> None:
     """Write `src` to `dst` with `entries` right after IHDR, replacing text chunks of the same keyword.
 
     Every chunk other than the replaced ones is copied byte for byte. `dst` appears atomically and
-    only when the whole source was read without error; `src` is never written to.
+    only when the whole source was read without error; `src` is never written to. `dst` is an
+    ordinary file (0644); `fsync=False` leaves syncing to a caller that writes many.
     """
     what = what or str(src)
     dst = Path(dst)
     if Path(src).resolve() == dst.resolve():
         raise BadInput(f"{what}: cannot rewrite a file onto itself; write a new file")
     replaced = _replaced_by(entries)
-    tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
-    try:
-        with _open(src, what) as fh, open(tmp, "wb") as out:
-            out.write(SIGNATURE)
-            # Runs of kept chunks are copied in one go: a render has hundreds of small IDATs.
-            run_start = run_end = None
-            for span, body in scan_file(fh, what, check_crc):
-                if body is not None and span.type in TEXT_TYPES and Chunk(span.type, body).keyword in replaced:
-                    if run_start is not None:
-                        _copy_range(fh, out, run_start, run_end - run_start)
-                    run_start = run_end = None
-                    continue
-                if run_start is None:
-                    run_start = span.offset
-                run_end = span.end
-                if span.type == b"IHDR":
+    with _open(src, what) as fh, atomic_file(dst, mode=0o644, fsync=fsync) as out:
+        out.write(SIGNATURE)
+        # Runs of kept chunks are copied in one go: a render has hundreds of small IDATs.
+        run_start = run_end = None
+        for span, body in scan_file(fh, what, check_crc):
+            if body is not None and span.type in TEXT_TYPES and Chunk(span.type, body).keyword in replaced:
+                if run_start is not None:
                     _copy_range(fh, out, run_start, run_end - run_start)
-                    out.write(b"".join(c.encode() for c in entries))
-                    run_start = run_end = None
-            if run_start is not None:
+                run_start = run_end = None
+                continue
+            if run_start is None:
+                run_start = span.offset
+            run_end = span.end
+            if span.type == b"IHDR":
                 _copy_range(fh, out, run_start, run_end - run_start)
-            out.flush()
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+                out.write(b"".join(c.encode() for c in entries))
+                run_start = run_end = None
+        if run_start is not None:
+            _copy_range(fh, out, run_start, run_end - run_start)

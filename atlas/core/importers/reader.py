@@ -7,11 +7,11 @@ the content-addressed store (temp file + rename; the caller syncs the batch befo
 import hashlib
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from atlas.core.atomic import write_atomic
 from atlas.core.catalogue.store import relative_path
 from atlas.core.errors import BadInput
 from atlas.core.importers.tools import Generation, interpret, json_safe
@@ -72,15 +72,7 @@ def _copy_into_store(store_root: Path, digest: str, ext: str, data: bytes) -> tu
     target = store_root / rel
     if target.exists():
         return rel, False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix="." + ext)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(target, data, fsync=False)  # the batch syncs once before committing
     return rel, True
 
 

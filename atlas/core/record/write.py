@@ -25,6 +25,24 @@ class RenderInfo:
     author: str | None = None
     licence_id: str | None = None
     tags: list[str] = field(default_factory=list)
+    # Set by `check_licence` once `licence_id` is known to the catalogue (and spelled its way).
+    licence_checked: bool = field(default=False, repr=False, compare=False)
+
+
+def check_licence(catalogue: Catalogue, info: RenderInfo) -> RenderInfo:
+    """Refuse an unknown licence before any work starts; checked once per RenderInfo.
+
+    The interfaces call it first (before a model loads); the engine's entry points call it too,
+    for callers that did not, and then it costs nothing.
+    """
+    if not info.licence_checked:
+        if info.licence_id:
+            from atlas.core.catalogue import licences
+
+            with catalogue.session() as session:
+                info.licence_id = licences.get(session, info.licence_id).id
+        info.licence_checked = True
+    return info
 
 
 def begin_pass(catalogue: Catalogue, step: Pass) -> int:
@@ -60,11 +78,10 @@ def fail_pass(catalogue: Catalogue, pass_id: int, status: str, error: str) -> No
 
 
 def finish_pass(catalogue: Catalogue, pass_id: int, png_data: bytes, width: int, height: int,
-                info: RenderInfo, updates: dict | None = None, finalize=None) -> Render:
+                info: RenderInfo, updates: dict | None = None) -> Render:
     """Record the output of pass `pass_id` and store the PNG with its record embedded.
 
-    `updates` are last facts about the pass (steps run, per-tile seeds); `finalize(data, record)`
-    may add more to the file and must return the new bytes. C2PA signing comes after all of that
+    `updates` are last facts about the pass (steps run, per-tile seeds). C2PA signing comes last
     (signing.sign_render): a pass whose `input_render_id` is set is signed as an edit of that render.
     """
     from atlas.core.record.tags import set_tags
@@ -83,8 +100,6 @@ def finish_pass(catalogue: Catalogue, pass_id: int, png_data: bytes, width: int,
         record = build(session, render)
         validate(record)
         data = embed_png(png_data, record)
-        if finalize is not None:
-            data = finalize(data, record)
         data = sign_render(catalogue, data, record, step.input_render_id)
         digest, rel, created = catalogue.store.put(data, "png")
         try:

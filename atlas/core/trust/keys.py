@@ -7,10 +7,10 @@ Users may configure their own certificate chain, key and trust anchor instead (c
 """
 
 import datetime
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from atlas.core.atomic import write_atomic
 from atlas.core.catalogue.home import Home
 from atlas.core.errors import AtlasError, BadInput
 
@@ -28,12 +28,6 @@ class Identity:
     key_pem: bytes
     trust_anchor_pem: bytes | None
     source: str  # where it came from, for messages
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
 
 
 def _name(common_name: str, organisation: str):
@@ -90,10 +84,11 @@ def create_identity(folder: Path, owner: str = "atlas user", force: bool = False
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption())
 
-    paths[CA_CERT].write_bytes(pem(ca))
-    _write_private(paths[CA_KEY], key_pem(ca_key))
-    paths[SIGNER_CHAIN].write_bytes(pem(signer) + pem(ca))
-    _write_private(paths[SIGNER_KEY], key_pem(signer_key))
+    # Keys readable by the owner only; certificates are public.
+    write_atomic(paths[CA_CERT], pem(ca), mode=0o644)
+    write_atomic(paths[CA_KEY], key_pem(ca_key), mode=0o600)
+    write_atomic(paths[SIGNER_CHAIN], pem(signer) + pem(ca), mode=0o644)
+    write_atomic(paths[SIGNER_KEY], key_pem(signer_key), mode=0o600)
     return paths
 
 
