@@ -1,12 +1,12 @@
 """The headless browse core under the TUI (`atlas.core.actions.browse`), on SQLite and PostgreSQL."""
 
 import pytest
-import tui_catalogue
 
 from atlas.core.actions import browse
 from atlas.core.catalogue import Catalogue
 from atlas.core.errors import BadInput
 from atlas.core.search.parse import QuerySyntaxError
+from tests.support import tui_catalogue
 
 
 def build(home):

@@ -3,7 +3,6 @@
 import sqlite3
 
 import pytest
-import tui_catalogue
 
 from atlas.core.actions import browse
 from atlas.tui.app import AtlasApp
@@ -13,8 +12,10 @@ from atlas.tui.screens.help import HelpScreen
 from atlas.tui.screens.main import MainScreen
 from atlas.tui.widgets.lineage import LineageTree
 from atlas.tui.widgets.results import ResultsTable
+from tests.support import tui_catalogue
+from tests.support.tui_screen import messages, screen_text
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
 
 SIZE = (150, 45)
 
@@ -24,14 +25,6 @@ def fixed(catalogue):
     ids = tui_catalogue.build(catalogue, frozen=False)
     browse.short_busy_timeout(catalogue, 0.5)  # a locked-database test should not wait 30 s
     return catalogue, ids
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def messages(app) -> list[str]:
-    return [note.message for note in app._notifications]
 
 
 def row_ids(app) -> list[int]:
@@ -156,12 +149,7 @@ async def test_sorting_by_a_column(fixed):
 
 
 async def test_pages_load_lazily_as_the_cursor_moves(catalogue):
-    import sys
-
-    from conftest import REPO
-
-    sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
-    import make_catalogue
+    from tests.benchmarks import make_catalogue
 
     catalogue.close()
     make_catalogue.build(catalogue.home.root, 350, quiet=True)
