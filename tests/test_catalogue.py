@@ -96,6 +96,7 @@ def test_postgres_catalogue_migrates_and_checks(pg_home):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("wheel")  # builds in the repository's build/: one worker at a time
 def test_wheel_ships_schemas_templates_and_migrations(tmp_path):
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path, REPO],
                    check=True, capture_output=True)

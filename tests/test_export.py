@@ -241,6 +241,7 @@ def test_export_on_postgresql(pg_home, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("wheel")  # builds in the repository's build/: one worker at a time
 def test_installed_wheel_finds_the_commons_templates(tmp_path):
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "dist", REPO],
                    check=True, capture_output=True)
