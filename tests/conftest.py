@@ -1,23 +1,36 @@
-"""Shared fixtures: a fresh atlas home per test, the demo model built once, a real PostgreSQL server."""
+"""Shared fixtures: a fresh atlas home per test, the demo model built once, a real PostgreSQL server,
+a signed catalogue and the reference lineage. Helpers they build on live in tests/support/."""
 
-import glob
+import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.home import Home
+from tests.support import postgres
+from tests.support.reference_lineage import build_reference
 
-REPO = Path(__file__).resolve().parent.parent
-# Real files written by A1111, ComfyUI, InvokeAI, NovelAI and Fooocus, plus broken ones (MIT, from the
-# sd-parsers project: see its LICENSE.txt there). Kept in the repository so a clean clone tests with them.
-FIXTURES = REPO / "tests" / "fixtures" / "sd-parsers"
+# The markers follow from the fixtures (pyproject's [tool.pytest.ini_options] markers say what each means).
+POSTGRES_FIXTURES = {"postgres_url", "pg_home"}
+SLOW_FIXTURES = {"demo_model_dir"}  # demo_catalogue and signed_catalogue build on it
+
+
+def pytest_collection_modifyitems(items):
+    """Mark `postgres` every test on PostgreSQL: those that use a PostgreSQL fixture, and those
+    parametrized with the "postgresql" backend (they ask for the server at run time, through
+    request.getfixturevalue). Mark `slow` every test that runs the demo pipeline."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(item, "callspec", None)
+        on_postgres = params is not None and any(v == "postgresql" for v in params.params.values()
+                                                 if isinstance(v, str))
+        if on_postgres or POSTGRES_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if SLOW_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -54,13 +67,25 @@ def demo_catalogue(catalogue, demo_model_dir):
     return catalogue
 
 
+@pytest.fixture
+def signed_catalogue(demo_catalogue, cli):
+    """The demo catalogue after `atlas keys init`: every render it makes from now on is signed."""
+    result = cli("keys", "init", "--owner", "Ann Example", "--json")
+    assert result.code == 0, result.err
+    return demo_catalogue
+
+
+@pytest.fixture
+def reference(catalogue):
+    """The reference lineage (tests/support/reference_lineage.py) in a fresh catalogue: (catalogue, renders)."""
+    return catalogue, build_reference(catalogue)
+
+
 class CliResult:
     def __init__(self, code, out, err):
         self.code, self.out, self.err = code, out, err
 
     def json(self):
-        import json
-
         return json.loads(self.out)
 
 
@@ -78,56 +103,29 @@ def cli(capsys, home):
     return run
 
 
-def run_atlas(*args, env=None, **kwargs) -> subprocess.CompletedProcess:
-    """`atlas ARGS...` in a fresh interpreter (for import-cost and exit-code checks)."""
-    return subprocess.run([sys.executable, "-m", "atlas.cli.main", *map(str, args)], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, **kwargs)
+@pytest.fixture
+def tui_notices(monkeypatch):
+    """Keep every notification the TUI raises, for tests.support.tui_screen.messages."""
+    from atlas.tui.app import AtlasApp
+    from tests.support.tui_screen import record_notifications
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    record_notifications(monkeypatch, AtlasApp)
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory):
-    """A throwaway PostgreSQL server on loopback, started from Debian's binaries."""
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bins:
+def postgres_url():
+    """This worker's throwaway PostgreSQL server (tests/support/postgres.py); its `postgres` database."""
+    bindir = postgres.binaries()
+    if bindir is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not installed (apt-get install postgresql)")
         pytest.skip("PostgreSQL is not installed")
-    bindir = Path(bins[-1])
-    import tempfile
-
-    # Not under pytest's tmp dir: its parents are private to root, and the server runs as postgres.
-    data = Path(tempfile.mkdtemp(prefix="atlas-pg-"))
-    as_user = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(data, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    subprocess.run([*as_user, bindir / "initdb", "-D", data / "db", "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, bindir / "pg_ctl", "-D", data / "db", "-l", data / "log", "-w", "-o",
-                    f"-h 127.0.0.1 -p {port} -k {data}", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, bindir / "pg_ctl", "-D", data / "db", "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
+    with postgres.server(bindir) as url:
+        yield url
 
 
 @pytest.fixture
 def pg_home(home, monkeypatch, postgres_url):
     """A home whose catalogue is a fresh PostgreSQL database."""
-    import psycopg
-
-    name = f"atlas_{int(time.time() * 1e6)}"
-    plain = postgres_url.replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    monkeypatch.setenv("ATLAS_DATABASE_URL", postgres_url.rsplit("/", 1)[0] + f"/{name}")
+    monkeypatch.setenv("ATLAS_DATABASE_URL", postgres.create_database(postgres_url))
     return home

@@ -2,7 +2,6 @@
 (`atlas.core.search.rows`), on SQLite and PostgreSQL."""
 
 import pytest
-import tui_catalogue
 
 from atlas.core.actions import detail, listing, parameters, rerun, tagging
 from atlas.core.catalogue import Catalogue
@@ -10,6 +9,7 @@ from atlas.core.commons.procedure import groups
 from atlas.core.errors import BadInput, NotFound
 from atlas.core.search import rows as search_rows
 from atlas.core.search.parse import QuerySyntaxError
+from tests.support import tui_catalogue
 
 
 def build(home):

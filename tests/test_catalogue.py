@@ -6,13 +6,13 @@ import sys
 import zipfile
 
 import pytest
-from conftest import REPO
 from sqlmodel import select
 
 from atlas.core.catalogue import Catalogue, licences
 from atlas.core.catalogue.database import alembic_config, head_revision
 from atlas.core.catalogue.tables import Licence
 from atlas.core.errors import BadInput, NotFound
+from tests.support import REPO
 
 
 def test_head_constant_is_alembic_s_head():
@@ -83,7 +83,6 @@ def test_config_is_validated(home):
     assert home.config()["author"]["name"] == "Ann"
 
 
-@pytest.mark.postgres
 def test_postgres_catalogue_migrates_and_checks(pg_home):
     from alembic import command
 
@@ -97,6 +96,7 @@ def test_postgres_catalogue_migrates_and_checks(pg_home):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("wheel")  # builds in the repository's build/: one worker at a time
 def test_wheel_ships_schemas_templates_and_migrations(tmp_path):
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path, REPO],
                    check=True, capture_output=True)

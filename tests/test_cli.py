@@ -3,10 +3,10 @@
 import json
 
 import pytest
-import tui_catalogue
-from conftest import run_atlas
 
 from atlas.core.catalogue.home import Home
+from tests.support import tui_catalogue
+from tests.support.processes import run_atlas
 
 
 def test_home_precedence_flag_over_env_over_platform(tmp_path, monkeypatch):

@@ -8,7 +8,6 @@ import mwparserfromhell
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference_lineage import PROMPT, build_reference
 
 from atlas.core.catalogue.tables import Render
 from atlas.core.commons import page as commons
@@ -16,18 +15,14 @@ from atlas.core.commons import wikitext
 from atlas.core.errors import BadInput
 from atlas.core.record.build import build
 from atlas.core.record.write import RenderInfo
+from tests.support.reference_lineage import PROMPT, build_reference
+from tests.support.wikitext import check_structure, nowiki_texts, templates_named
 
 GOLDEN = Path(__file__).parent / "golden" / "reference_procedure.wikitext"
 CONFIG = {"author": {"name": "Example", "commons_user": "Example"}}
 HOSTILE = ["a | b", "}}", "{{", "[[", "]]", "a = b", "<nowiki>", "</nowiki>", "x\ny\n== H ==\n* list",
            "مدينة المستقبل \u202eabc", "{{PD-algorithm}}", "[[Category:Spam]]", "__NOTOC__", "~~~~",
            "<!-- c", "'''bold''", "&amp; &lt;", "|other versions=x", "-----"]
-
-
-@pytest.fixture
-def reference(catalogue):
-    renders = build_reference(catalogue)
-    return catalogue, renders
 
 
 def page_of(catalogue, render_id, config=CONFIG, **kwargs) -> str:
@@ -39,36 +34,6 @@ def section(text: str, title: str) -> str:
     sections = mwparserfromhell.parse(text).get_sections(levels=[2], matches=lambda t: t.strip() == title)
     assert len(sections) == 1, f"expected one section {title!r}"
     return str(sections[0])
-
-
-def templates_named(code, name: str) -> list:
-    return [t for t in code.filter_templates(recursive=True) if t.name.strip().lower() == name.lower()]
-
-
-def check_structure(text: str, licence_template: str = "cc-by-sa-4.0") -> mwparserfromhell.wikicode.Wikicode:
-    """The page's required structure (the issue's "What it must show"), asserted on the parse tree."""
-    code = mwparserfromhell.parse(text)
-    info = templates_named(code, "Information")
-    assert len(info) == 1
-    for field in ("description", "date", "source", "author"):
-        assert info[0].has(field) and info[0].get(field).value.strip(), field
-    assert templates_named(info[0].get("source").value, "own")
-    headings = {h.title.strip(): h.level for h in code.filter_headings()}
-    assert headings.get("{{int:filedesc}}") == 2
-    assert headings.get("{{int:license-header}}") == 2
-    assert headings.get("Procedure/Methodology") == 2
-    assert headings.get("Model licence") == 2
-    assert len(templates_named(code, "PD-algorithm")) == 1
-    selfs = templates_named(code, "self")
-    assert [str(t.get(1).value).strip() for t in selfs] == [licence_template]
-    categories = [str(link.title) for link in code.filter_wikilinks() if str(link.title).startswith("Category:")]
-    assert "Category:AI-generated images" in categories
-    return code
-
-
-def nowiki_texts(code) -> list[str]:
-    code = mwparserfromhell.parse(str(code))
-    return [html.unescape(str(tag.contents)) for tag in code.filter_tags(recursive=True) if tag.tag == "nowiki"]
 
 
 def test_reference_procedure_matches_golden(reference):
@@ -206,7 +171,6 @@ def test_show_wikitext_cli(reference, cli):
     assert cli("show", 9999, "--wikitext").code == 2
 
 
-@pytest.mark.slow
 def test_page_of_a_real_demo_render(demo_catalogue, cli):
     from atlas.engine.generate import Txt2ImgRequest, generate
 
@@ -223,9 +187,8 @@ def test_page_of_a_real_demo_render(demo_catalogue, cli):
 
 def test_unusual_lineages_read_well_and_escape_once(catalogue):
     """img2img, a plain upscale without sampling, settings with markup characters, an imported start."""
-    from reference_lineage import record_pass, register_models
-
     from atlas.core.catalogue.tables import Pass
+    from tests.support.reference_lineage import record_pass, register_models
 
     sd, swinir = register_models(catalogue)
     info = RenderInfo(title="odd", licence_id="CC0-1.0")

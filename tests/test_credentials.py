@@ -2,22 +2,15 @@
 
 import c2pa
 import pytest
-from metadata_support import derived, stored, txt2img
-from png_support import idat_bytes
 
 from atlas.core.errors import AtlasError, BadInput
 from atlas.core.files import credentials, png
 from atlas.core.files.embed import read_record
 from atlas.core.trust import keys
+from tests.support.pngs import idat_bytes
+from tests.support.renders import derived, stored, txt2img
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-
-
-@pytest.fixture
-def signed_catalogue(demo_catalogue, cli):
-    result = cli("keys", "init", "--owner", "Ann Example", "--json")
-    assert result.code == 0, result.err
-    return demo_catalogue
 
 
 def anchor(catalogue) -> bytes:

@@ -9,18 +9,15 @@ import sys
 import mwparserfromhell
 import pytest
 from PIL import Image
-from reference_lineage import build_reference
-from test_commons import check_structure, nowiki_texts, templates_named
 
 from atlas.core.commons.export import STAGING_PREFIX, export
 from atlas.core.errors import AtlasError, BadInput
 from atlas.core.files.embed import read_record
 from atlas.core.record.write import RenderInfo
-
-
-@pytest.fixture
-def reference(catalogue):
-    return catalogue, build_reference(catalogue)
+from tests.support import REPO
+from tests.support.processes import heavy_modules_after
+from tests.support.reference_lineage import build_reference
+from tests.support.wikitext import check_structure, nowiki_texts, templates_named
 
 
 def listing(folder):
@@ -214,8 +211,6 @@ def test_cli_bad_input_exits_2_and_writes_nothing(reference, cli, tmp_path, args
 
 
 def test_core_export_modules_import_no_heavy_library():
-    from test_layering import heavy_modules_after
-
     assert heavy_modules_after("import atlas.core.commons.export, atlas.core.commons.page, atlas.cli.export_cmd") == []
 
 
@@ -230,7 +225,6 @@ def test_config_drives_author_and_categories(reference, home, tmp_path):
     assert "[[Category:Cityscapes]]" in page and "LAION-5B" in page
 
 
-@pytest.mark.postgres
 def test_export_on_postgresql(pg_home, tmp_path):
     from atlas.core.catalogue import Catalogue
 
@@ -247,9 +241,8 @@ def test_export_on_postgresql(pg_home, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("wheel")  # builds in the repository's build/: one worker at a time
 def test_installed_wheel_finds_the_commons_templates(tmp_path):
-    from conftest import REPO
-
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path / "dist", REPO],
                    check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("atlas-*.whl")

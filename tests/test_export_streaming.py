@@ -3,13 +3,12 @@
 import hashlib
 import tracemalloc
 
-from png_support import idat_file_bytes, stored_png
-from reference_lineage import build_reference
-
 from atlas.core.commons.export import export
 from atlas.core.files import png
 from atlas.core.files.encode import encode_export
 from atlas.core.record.build import build, get_render
+from tests.support.pngs import idat_file_bytes, stored_png
+from tests.support.reference_lineage import build_reference
 
 
 def exported_with_peak(catalogue, render_id, folder) -> tuple[dict, int]:

@@ -5,8 +5,6 @@ import shutil
 import subprocess
 
 import pytest
-from metadata_support import stored, txt2img
-from png_support import idat_bytes
 
 from atlas.core.catalogue.tables import Render
 from atlas.core.errors import BadInput
@@ -14,6 +12,8 @@ from atlas.core.files import embed, png, xmp
 from atlas.core.files.encode import encode_export
 from atlas.core.files.inspect import inspect_file
 from atlas.core.record.build import build
+from tests.support.pngs import idat_bytes
+from tests.support.renders import stored, txt2img
 
 
 def exiftool(path) -> dict:

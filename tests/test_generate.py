@@ -197,7 +197,6 @@ def test_embedded_record_is_valid_against_the_schema(demo_catalogue):
         validate(record)
 
 
-@pytest.mark.postgres
 def test_generate_and_show_on_postgresql(pg_home, demo_model_dir, cli):
     import shutil
 

@@ -5,7 +5,6 @@ import json
 import shutil
 
 import pytest
-from conftest import FIXTURES
 from PIL import Image, PngImagePlugin
 from sqlmodel import select
 
@@ -14,6 +13,7 @@ from atlas.core.catalogue.tables import Pass, Render
 from atlas.core.errors import BadInput
 from atlas.core.importers.batch import import_file, import_paths
 from atlas.core.search import sql as search
+from tests.support import FIXTURES
 
 PARSERS = FIXTURES / "parsers"
 LANDSCAPE_NEG = "(hands), text, error, cropped"
@@ -277,7 +277,6 @@ def test_cli_import_report_and_exit_codes(cli, home, sources):
     assert json.loads(r.out)["seed"] == 2253955223
 
 
-@pytest.mark.slow
 def test_an_atlas_file_imports_with_its_own_record(demo_catalogue, tmp_path):
     """A file atlas wrote (in another catalogue) keeps its whole record as raw metadata."""
     from atlas.core.record.write import RenderInfo

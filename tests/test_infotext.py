@@ -4,12 +4,10 @@ import io
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metadata_support import sd_parsers_fixtures
 from PIL import Image
 
 from atlas.core.files import infotext, png
-
-FIXTURES = sd_parsers_fixtures()
+from tests.support import FIXTURES
 
 # Pieces that break naive writers: separators, quotes, the negative marker, CJK, emoji, escapes.
 TRICKY = [",", ":", ", ", ": ", '"', "'", "\\", "\\n", "Negative prompt:", "Steps: 20, Sampler: Euler, CFG scale: 7",

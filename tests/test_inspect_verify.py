@@ -1,23 +1,14 @@
 """`atlas inspect` and `atlas verify`: round trips, files from other tools, bad input, tampering."""
 
-import struct
-import zlib
 
 import pytest
-from metadata_support import derived, sd_parsers_fixtures, stored, txt2img
-from png_support import chunk, small_png
 from sqlmodel import select
 
 from atlas.core.catalogue.tables import Pass
 from atlas.core.files import png
-
-FIXTURES = sd_parsers_fixtures()
-
-
-@pytest.fixture
-def signed_catalogue(demo_catalogue, cli):
-    assert cli("keys", "init").code == 0
-    return demo_catalogue
+from tests.support import FIXTURES
+from tests.support.pngs import flip_idat, set_length, small_png, text_png, with_bomb
+from tests.support.renders import derived, stored, txt2img
 
 
 def test_inspect_gives_back_what_atlas_wrote_field_for_field(signed_catalogue, cli):
@@ -56,33 +47,14 @@ def test_inspect_reads_files_atlas_never_made(cli):
     assert plain.code == 0 and "no embedded metadata found" in plain.out
 
 
-def _valid_png() -> bytes:
-    return png.with_text(small_png(16, 16), [png.text_chunk("parameters", "p\nSteps: 1, Seed: 2, CFG scale: 3")])
-
-
-def _set_length(data: bytes, value: int) -> bytes:
-    at = data.index(b"IDAT") - 4
-    return data[:at] + struct.pack(">I", value) + data[at + 4:]
-
-
-def _flip_idat(data: bytes) -> bytes:
-    at = data.index(b"IDAT") + 8
-    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
-
-
-def _bomb(data: bytes) -> bytes:
-    at = data.index(b"IDAT") - 4
-    payload = zlib.compress(b"A" * (png.MAX_INFLATED + 1), 9)
-    return data[:at] + chunk(b"iTXt", b"parameters\0\1\0\0\0" + payload) + data[at:]
-
-
 BAD = {
     "empty.png": (lambda d: b"", "empty file"),
     "notes.png": (lambda d: b"just some text\n", "not a PNG, JPEG or WebP"),
     "truncated.png": (lambda d: d[: len(d) // 2], "truncated"),
-    "badcrc.png": (_flip_idat, "bad CRC in chunk IDAT"),
-    "huge.png": (lambda d: _set_length(d, 0x7FFFFFF0), "past the end of the file"),
-    "bomb.png": (_bomb, None),  # reported as a problem with that chunk, the rest still shown
+    "badcrc.png": (flip_idat, "bad CRC in chunk IDAT"),
+    "huge.png": (lambda d: set_length(d, 0x7FFFFFF0), "past the end of the file"),
+    # reported as a problem with that chunk, the rest still shown
+    "bomb.png": (lambda d: with_bomb(d, b"iTXt", b"parameters"), None),
 }
 
 
@@ -90,7 +62,7 @@ BAD = {
 def test_bad_files_exit_2_with_a_clear_error_and_stay_untouched(name, tmp_path, cli):
     make, message = BAD[name]
     path = tmp_path / name
-    data = make(_valid_png())
+    data = make(text_png())
     path.write_bytes(data)
     result = cli("inspect", path, "--json")
     assert path.read_bytes() == data
@@ -131,7 +103,7 @@ def test_verify_names_a_flipped_idat_byte(signed_catalogue, cli):
     assert result.code == 1
     assert f"render {render.id}:" in result.out and "sha256" in result.out
     assert "C2PA: assertion.dataHash.mismatch" in result.out
-    path.write_bytes(_flip_idat(path.read_bytes()))  # a clumsy one leaves a bad CRC, named as such
+    path.write_bytes(flip_idat(path.read_bytes()))  # a clumsy one leaves a bad CRC, named as such
     assert "bad CRC in chunk IDAT" in cli("verify", render.id).out
 
 

@@ -1,13 +1,12 @@
 """The core never imports torch, diffusers or textual; read commands start without them."""
 
 import pkgutil
-import subprocess
-import sys
 
 import pytest
 
 import atlas.cli
 import atlas.core
+from tests.support.processes import heavy_modules_after
 
 
 def _modules(package) -> list[str]:
@@ -16,14 +15,6 @@ def _modules(package) -> list[str]:
 
 # Every module of the core, and every CLI module (engine commands import the engine inside the command).
 CORE_MODULES = _modules(atlas.core) + _modules(atlas.cli)
-HEAVY = ["torch", "diffusers", "textual", "transformers", "spandrel"]
-
-
-def heavy_modules_after(code: str, env=None) -> list[str]:
-    probe = code + f"\nimport sys\nprint('HEAVY=' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
-    line = [x for x in done.stdout.splitlines() if x.startswith("HEAVY=")][-1]
-    return [m for m in line.removeprefix("HEAVY=").split(",") if m]
 
 
 @pytest.mark.parametrize("module", CORE_MODULES)

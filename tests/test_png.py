@@ -2,17 +2,28 @@
 
 import struct
 import tracemalloc
-import zlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from metadata_support import sd_parsers_fixtures
 from PIL import Image
-from png_support import chunk, idat_bytes, idat_file_bytes, small_png, stored_png, zero_rows_png
 
 from atlas.core.errors import BadInput
 from atlas.core.files import png
+from tests.support import FIXTURES
+from tests.support.pngs import (
+    chunk,
+    chunk_at,
+    flip,
+    idat_bytes,
+    idat_file_bytes,
+    set_length,
+    small_png,
+    stored_png,
+    text_png,
+    with_bomb,
+    zero_rows_png,
+)
 
 ENTRIES = [png.text_chunk("parameters", "a cat\nSteps: 2, Seed: 1, CFG scale: 7"),
            png.text_chunk("title", "猫 🐱"), png.itxt_chunk("XML:com.adobe.xmp", "<x:xmpmeta/>")]
@@ -88,57 +99,28 @@ def test_rewrite_replaces_existing_keywords_and_keeps_other_chunks(tmp_path):
         png.rewrite_file(src, src, ENTRIES)
 
 
-def _valid() -> bytes:
-    return png.with_text(small_png(16, 16), [png.text_chunk("parameters", "p\nSteps: 1, Seed: 2, CFG scale: 3")])
-
-
-def _first(data: bytes, ctype: bytes) -> int:
-    return data.index(ctype) - 4
-
-
-def _flip(data: bytes, at: int) -> bytes:
-    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:]
-
-
-def _bomb(kind: bytes) -> bytes:
-    payload = zlib.compress(b"A" * (png.MAX_INFLATED + 4096), 9)
-    body = b"bomb\0\0" + payload if kind == b"zTXt" else b"bomb\0\1\0\0\0" + payload
-    valid = _valid()
-    at = _first(valid, b"IDAT")
-    return valid[:at] + chunk(kind, body) + valid[at:]
-
-
-def _huge_length(data: bytes) -> bytes:
-    at = _first(data, b"IDAT")
-    return data[:at] + struct.pack(">I", 0x7FFFFF00) + data[at + 4:]
-
-
-def _over_spec_length(data: bytes) -> bytes:
-    at = _first(data, b"IDAT")
-    return data[:at] + struct.pack(">I", 0xFFFFFFF0) + data[at + 4:]
-
-
 BAD = {
     "empty file": (lambda d: b"", "empty file"),
     "not an image": (lambda d: b"hello, I am a text file\n" * 10, "not a PNG"),
     "signature only": (lambda d: d[:8], "truncated"),
-    "truncated in IDAT": (lambda d: d[:_first(d, b"IDAT") + 20], "past the end"),
+    "truncated in IDAT": (lambda d: d[:chunk_at(d, b"IDAT") + 20], "past the end"),
     "no IEND": (lambda d: d[:-12], "before the IEND"),
-    "bad CRC in IDAT": (lambda d: _flip(d, _first(d, b"IDAT") + 10), "bad CRC in chunk IDAT"),
-    "bad CRC in text": (lambda d: _flip(d, _first(d, b"tEXt") + 12), "bad CRC in chunk tEXt"),
-    "chunk length past end": (_huge_length, "past the end"),
-    "chunk length over spec": (_over_spec_length, "more than PNG allows"),
-    "zTXt bomb": (lambda d: _bomb(b"zTXt"), "inflates past the limit"),
-    "iTXt bomb": (lambda d: _bomb(b"iTXt"), "inflates past the limit"),
+    "bad CRC in IDAT": (lambda d: flip(d, chunk_at(d, b"IDAT") + 10), "bad CRC in chunk IDAT"),
+    "bad CRC in text": (lambda d: flip(d, chunk_at(d, b"tEXt") + 12), "bad CRC in chunk tEXt"),
+    "chunk length past end": (lambda d: set_length(d, 0x7FFFFF00), "past the end"),
+    "chunk length over spec": (lambda d: set_length(d, 0xFFFFFFF0), "more than PNG allows"),
+    "zTXt bomb": (lambda d: with_bomb(d, b"zTXt"), "inflates past the limit"),
+    "iTXt bomb": (lambda d: with_bomb(d, b"iTXt"), "inflates past the limit"),
     "first chunk not IHDR": (lambda d: d[:8] + d[33:], "not IHDR"),
-    "bad chunk type": (lambda d: d[:_first(d, b"IDAT") + 4] + b"ID\0T" + d[_first(d, b"IDAT") + 8:], "four letters"),
+    "bad chunk type": (lambda d: d[:chunk_at(d, b"IDAT") + 4] + b"ID\0T" + d[chunk_at(d, b"IDAT") + 8:],
+                       "four letters"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_input_is_refused_clearly_and_left_alone(case, tmp_path):
     make, message = BAD[case]
-    data = make(_valid())
+    data = make(text_png())
     with pytest.raises(BadInput, match=message):
         png.texts(png.read_chunks(data, "x.png"), "x.png")
     src = tmp_path / "bad.png"
@@ -154,7 +136,7 @@ def test_bad_input_is_refused_clearly_and_left_alone(case, tmp_path):
 
 
 def test_broken_fixture_files_each_give_a_clear_error_or_read_as_what_they_are():
-    folder = sd_parsers_fixtures() / "bad_images"
+    folder = FIXTURES / "bad_images"
     for name, message in {"empty_file.png": "empty file", "empty_image.jpg": "not a PNG"}.items():
         path = folder / name
         with pytest.raises(BadInput, match=message) as caught:
@@ -180,7 +162,7 @@ def test_missing_file_and_directory_are_bad_input(tmp_path):
         png.read_file_chunks(tmp_path)
 
 
-SEED = _valid()
+SEED = text_png()
 
 
 @st.composite
@@ -229,8 +211,8 @@ def test_fuzz_streaming_reader_agrees_with_the_in_memory_one(data, tmp_path_fact
 
 def test_many_big_text_chunks_are_refused_not_loaded(tmp_path, monkeypatch):
     monkeypatch.setattr(png, "MAX_LOADED_TOTAL", 1 << 20)  # the same rule, at a size a test can afford
-    valid = _valid()
-    at = _first(valid, b"IDAT")
+    valid = text_png()
+    at = chunk_at(valid, b"IDAT")
     filler = b"".join(chunk(b"tEXt", b"k%d\0" % i + b"x" * (300 << 10)) for i in range(4))
     path = tmp_path / "padded.png"
     path.write_bytes(valid[:at] + filler + valid[at:])

@@ -106,7 +106,7 @@ def test_overrides_replace_model_seed_and_every_upscaler():
 
 
 def test_loading_and_refusing_recipes_needs_no_torch(tmp_path):
-    from test_layering import heavy_modules_after
+    from tests.support.processes import heavy_modules_after
 
     code = ("from atlas.core.record import recipes\nfrom atlas.core.importers import sources\n"
             "recipes.sizes(recipes.load('futuristic-city').document)\n")
@@ -119,7 +119,7 @@ def test_loading_and_refusing_recipes_needs_no_torch(tmp_path):
 
 
 def test_help_for_the_pass_and_run_commands():
-    from conftest import run_atlas
+    from tests.support.processes import run_atlas
 
     for command in ("img2img", "outpaint", "upscale", "run", "demo"):
         done = run_atlas(command, "--help")

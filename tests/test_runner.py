@@ -66,7 +66,6 @@ class Recorder(runner.RunProgress):
         self.steps.append((len(self.passes), done, total))
 
 
-@pytest.mark.slow
 def test_demo_recipe_runs_end_to_end_with_a_chained_lineage(demo_catalogue, cli):
     started = time.monotonic()
     result = cli("demo", "--seed", "5", "--json")
@@ -148,7 +147,6 @@ def test_bad_upscaler_or_model_is_refused_before_the_run_starts(demo_catalogue):
         assert session.exec(select(Run)).all() == [] and session.exec(select(Pass)).all() == []
 
 
-@pytest.mark.slow
 def test_sigkill_in_the_middle_of_a_pass_then_resume_matches_an_uninterrupted_run(demo_catalogue, tmp_path, cli):
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(TINY))

@@ -1,8 +1,9 @@
 """A single-file (original LDM layout) checkpoint loads through from_single_file like a folder does."""
 
-import ldm_checkpoint
 import numpy as np
 from PIL import Image
+
+from tests.support import ldm_checkpoint
 
 
 def _pixels(catalogue, render_id):

@@ -3,7 +3,6 @@
 import sqlite3
 
 import pytest
-import tui_catalogue
 
 from atlas.core.actions import detail, listing
 from atlas.core.catalogue import Catalogue
@@ -14,8 +13,10 @@ from atlas.tui.screens.help import HelpScreen
 from atlas.tui.screens.main import MainScreen
 from atlas.tui.widgets.lineage import LineageTree
 from atlas.tui.widgets.results import ResultsTable
+from tests.support import tui_catalogue
+from tests.support.tui_screen import messages, screen_text
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
 
 SIZE = (150, 45)
 
@@ -26,14 +27,6 @@ def fixed(home):
     ids = tui_catalogue.build(catalogue, frozen=False)
     yield catalogue, ids
     catalogue.close()
-
-
-def screen_text(app) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def messages(app) -> list[str]:
-    return [note.message for note in app._notifications]
 
 
 def row_ids(app) -> list[int]:
@@ -158,12 +151,7 @@ async def test_sorting_by_a_column(fixed):
 
 
 async def test_pages_load_lazily_as_the_cursor_moves(catalogue):
-    import sys
-
-    from conftest import REPO
-
-    sys.path.insert(0, str(REPO / "tests" / "benchmarks"))
-    import make_catalogue
+    from tests.benchmarks import make_catalogue
 
     catalogue.close()
     make_catalogue.build(catalogue.home.root, 350, quiet=True)

@@ -6,10 +6,10 @@ so every byte on screen is the same on every run. Update after an intended chang
 """
 
 import pytest
-import tui_catalogue
 
 from atlas.core.catalogue import Catalogue
 from atlas.tui.app import AtlasApp
+from tests.support import tui_catalogue
 
 SIZE = (150, 45)
 

@@ -5,8 +5,9 @@ import sys
 import time
 
 import pytest
-import tui_catalogue
-from tmux_driver import Tmux, available
+
+from tests.support import tui_catalogue
+from tests.support.tmux_driver import Tmux, available
 
 pytestmark = pytest.mark.slow
 

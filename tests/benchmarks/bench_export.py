@@ -15,7 +15,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
@@ -25,13 +24,12 @@ def main() -> None:
     parser.add_argument("--formats", default="png,jpg", help="comma-separated: png, jpg, webp")
     args = parser.parse_args()
 
-    from reference_lineage import build_reference, register_models
-
     from atlas.core.catalogue import Catalogue
     from atlas.core.catalogue.tables import Render
     from atlas.core.commons.export import export
     from atlas.core.record.build import build
     from atlas.core.record.write import RenderInfo
+    from tests.support.reference_lineage import build_reference, register_models
 
     work = Path(tempfile.mkdtemp(prefix="atlas-bench-export-"))
     try:

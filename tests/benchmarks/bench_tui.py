@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parents[1])]
+sys.path[:0] = [str(HERE), str(HERE.parents[1])]
 
 import make_catalogue  # noqa: E402
-from tmux_driver import Tmux, available  # noqa: E402
 
 from atlas.core.catalogue import Catalogue  # noqa: E402
 from atlas.core.search import rows  # noqa: E402
+from tests.support.tmux_driver import Tmux, available  # noqa: E402
 
 QUERIES = ["fox", 'sampler:"Euler a" cfg:7 steps:40..60 city', "kind:upscale", "tag:best sort:seed",
            "-licence:CC-BY-4.0 width:>=1024 dragon"]

@@ -1,4 +1,5 @@
-"""The reference workflow (DESIGN.md) recorded through the write API, as records with real PNG files.
+"""The reference workflow (the demo recipe's shape at full size) recorded through the write API,
+as records with real PNG files.
 
 txt2img 768x512, fourteen Outpainting mk2 passes of 128 px (five left, five right, two up, two
 down) to 2048x1024, then two SD upscale passes with SwinIR_4x (overlap 128 then 256) to 8192x4096.

@@ -1,4 +1,5 @@
-"""Building PNG files chunk by chunk for the metadata tests (no Pillow encode: big files stay cheap)."""
+"""PNG files for the metadata tests: built chunk by chunk (no Pillow encode: big files stay cheap), and
+damaged on purpose (a flipped byte, a lying length, a decompression bomb) to check the refusals."""
 
 import io
 import struct
@@ -59,3 +60,37 @@ def idat_bytes(data: bytes) -> bytes:
 
 def idat_file_bytes(path: Path) -> bytes:
     return idat_bytes(Path(path).read_bytes())
+
+
+def text_png() -> bytes:
+    """A small valid PNG with an A1111-style `parameters` text chunk: what the damage helpers start from."""
+    return png.with_text(small_png(16, 16), [png.text_chunk("parameters", "p\nSteps: 1, Seed: 2, CFG scale: 3")])
+
+
+def chunk_at(data: bytes, ctype: bytes) -> int:
+    """Where the first chunk of type `ctype` starts (at its length field)."""
+    return data.index(ctype) - 4
+
+
+def flip(data: bytes, at: int, mask: int = 0x01) -> bytes:
+    """`data` with the byte at `at` XORed with `mask`: the CRC of the chunk holding it no longer matches."""
+    return data[:at] + bytes([data[at] ^ mask]) + data[at + 1:]
+
+
+def flip_idat(data: bytes) -> bytes:
+    """`data` with its first image-data byte inverted: same size, bad IDAT CRC."""
+    return flip(data, chunk_at(data, b"IDAT") + 8 + 4, 0xFF)
+
+
+def set_length(data: bytes, value: int, ctype: bytes = b"IDAT") -> bytes:
+    """`data` whose first `ctype` chunk claims a length of `value`."""
+    at = chunk_at(data, ctype)
+    return data[:at] + struct.pack(">I", value) + data[at + 4:]
+
+
+def with_bomb(data: bytes, kind: bytes = b"iTXt", keyword: bytes = b"bomb") -> bytes:
+    """`data` with a compressed text chunk before its IDAT that inflates past png.MAX_INFLATED."""
+    payload = zlib.compress(b"A" * (png.MAX_INFLATED + 4096), 9)
+    body = keyword + (b"\0\0" if kind == b"zTXt" else b"\0\1\0\0\0") + payload
+    at = chunk_at(data, b"IDAT")
+    return data[:at] + chunk(kind, body) + data[at:]

@@ -1,13 +1,4 @@
-"""Helpers shared by the metadata tests."""
-
-from pathlib import Path
-
-from conftest import FIXTURES
-
-
-def sd_parsers_fixtures() -> Path:
-    """The sd-parsers fixture folder kept in the repository."""
-    return FIXTURES
+"""Real renders for the metadata tests: the demo model's txt2img, and a render derived from it."""
 
 
 def txt2img(catalogue, prompt="a lighthouse, 灯台 🌊: \"dusk\"", seed=7, **info):
@@ -22,7 +13,7 @@ def txt2img(catalogue, prompt="a lighthouse, 灯台 🌊: \"dusk\"", seed=7, **i
 
 
 def derived(catalogue, parent, kind="img2img"):
-    """A render made from `parent` through the real write path (begin_pass/finish_pass), as issue 4's
+    """A render made from `parent` through the real write path (begin_pass/finish_pass), as the engine's
     passes do: here the 'work' mirrors the parent's pixels, which is enough to be a new image."""
     import io
 
