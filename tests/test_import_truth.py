@@ -6,6 +6,7 @@ import shutil
 
 import piexif
 import piexif.helper
+import pytest
 from conftest import FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -148,6 +149,18 @@ def test_foreign_files_import_as_no_generation_metadata(catalogue, tmp_path, dat
     assert (render.tool, step.prompt, step.negative_prompt, step.seed, step.sampler, step.steps) == (
         "unknown", "", "", None, None, None)
     assert path.read_bytes() == content
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # Pillow's, on writing the broken block
+def test_unreadable_metadata_is_a_reason_on_a_catalogued_file(catalogue, tmp_path):
+    path = tmp_path / "bad-exif.jpg"
+    Image.new("RGB", (8, 8)).save(path, exif=b"Exif\0\0II*\0\x08\0\0\0\xff\xff")  # 65535 entries claimed
+    report = import_paths(catalogue, [path], workers=1)
+    assert report.imported == [] and report.unreadable == []
+    assert "EXIF IFD0 claims 65535 entries" in report.no_metadata[0]["reason"]
+    with catalogue.session() as session:
+        step = session.exec(select(Pass)).one()
+    assert "65535 entries" in step.settings["metadata_problem"] and step.prompt == ""
 
 
 def test_inspect_reads_little_endian_unicode_user_comment(tmp_path):

@@ -25,9 +25,7 @@ from atlas.core.importers.tools import has_values
 MODES = ("copy", "link")
 BATCH = 500  # files per transaction
 IN_CHUNK = 500  # values per SQL IN (...) list
-
-
-NO_METADATA = "no_generation_metadata"
+NO_METADATA = "no_generation_metadata"  # the report's key for files catalogued without generation values
 
 
 @dataclass
