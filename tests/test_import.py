@@ -100,8 +100,10 @@ def test_fixtures_import_with_every_field(request, backend, home, sources):
         assert digest_tree(sources) == before  # source files never modified
         assert {i["path"].rsplit("/", 1)[-1] for i in report.unreadable} == {"empty_file.png"}
         assert report.unreadable[0]["reason"] == "empty file"
-        # 12 tool files + 3 bad images that are still images (no or odd metadata)
-        assert len(report.imported) == 15 and report.skipped == []
+        # 12 tool files + the A1111 text after IDAT; two images with no generation metadata, counted apart
+        assert len(report.imported) == 13 and report.skipped == []
+        assert sorted(i["path"].rsplit("/", 1)[-1] for i in report.no_metadata) == ["empty_image.jpg",
+                                                                                     "empty_image.png"]
         check_expected(catalogue, report, sources)
         with catalogue.session() as session:
             assert {r.tool for r in session.exec(select(Render))} >= {"AUTOMATIC1111", "ComfyUI", "InvokeAI",
@@ -128,7 +130,7 @@ def test_raw_metadata_is_kept_verbatim(catalogue, sources):
         stealth = producer(session, paths["automatic1111_stealth.png"])
         assert stealth.raw_metadata["stealth:parameters"].startswith("a circle\nNegative prompt: a square")
         jpeg = producer(session, paths["automatic1111_cropped.jpg"])
-        assert jpeg.raw_metadata["UserComment"].startswith("photo of a duck\nNegative prompt: monochrome")
+        assert jpeg.raw_metadata["exif:UserComment"].startswith("photo of a duck\nNegative prompt: monochrome")
 
 
 def infotext_png(path, text, size=(8, 8), key="parameters"):
@@ -266,11 +268,11 @@ def test_cli_import_report_and_exit_codes(cli, home, sources):
     r = cli("import", "--recursive", "--json", sources)
     assert r.code == 1  # one unreadable file
     data = json.loads(r.out[: r.out.rindex("}") + 1])
-    assert data["counts"] == {"imported": 15, "skipped": 0, "unreadable": 1}
+    assert data["counts"] == {"imported": 13, "no_generation_metadata": 2, "skipped": 0, "unreadable": 1}
     assert "could not be imported" in r.err
 
     r = cli("import", sources / "parsers" / "NovelAI")
-    assert r.code == 0 and r.out.strip() == "imported 0, skipped 1, unreadable 0"
+    assert r.code == 0 and r.out.strip() == "imported 0, no generation metadata 0, skipped 1, unreadable 0"
     r = cli("import", sources / "missing.png")
     assert r.code == 2 and "no such file" in r.err
     r = cli("search", "--json", "tool:novelai")
@@ -322,8 +324,8 @@ def test_jpeg_and_webp_exif_usercomment_and_xmp(catalogue, tmp_path, fmt):
     assert (step.prompt, step.negative_prompt, step.steps, step.sampler, step.cfg, step.seed) == (
         "a ship in a bottle", "dust", 33, "Euler", 4.0, 77)
     assert (step.width, step.height) == (640, 448)
-    assert step.raw_metadata["UserComment"] == text
-    assert "adobe:ns:meta" in step.raw_metadata["XML:com.adobe.xmp"]
+    assert step.raw_metadata["exif:UserComment"] == text
+    assert "adobe:ns:meta" in step.raw_metadata["xmp"]
 
 
 def test_comfyui_graph_walk_picks_the_sampler_behind_the_deepest_save():

@@ -17,7 +17,8 @@ def import_command(ctx, paths, recursive, mode, workers, as_json):
     """Import image files (PNG, JPEG, WebP) with the generation metadata their tool wrote.
 
     Duplicates (same bytes) and unchanged files are skipped; unreadable files are reported with the
-    reason and do not stop the import. Source files are never modified. Exit code 1 when any file
+    reason and do not stop the import. Files with no generation metadata are catalogued and counted
+    apart. Source files are never modified. Exit code 1 when any file
     could not be read.
     """
     from atlas.cli.progress import count_progress
@@ -33,8 +34,7 @@ def import_command(ctx, paths, recursive, mode, workers, as_json):
     else:
         for item in report.unreadable:
             click.echo(f"unreadable: {item['path']}: {item['reason']}", err=True)
-        counts = report.to_dict()["counts"]
-        click.echo(f"imported {counts['imported']}, skipped {counts['skipped']}, unreadable {counts['unreadable']}")
+        click.echo(report.summary())
     if report.unreadable:
         from atlas.core.errors import AtlasError
 

@@ -105,6 +105,10 @@ def _user_comment(exif: bytes, what: str, problems: list[str]) -> str | None:
 
     try:
         raw = piexif.load(exif).get("Exif", {}).get(piexif.ExifIFD.UserComment)
+        if raw and raw[:8] == b"UNICODE\0":  # UTF-16: a BOM, else the TIFF header's order (piexif assumes "MM")
+            order = "le" if raw[8:10] == b"\xff\xfe" or (exif.removeprefix(b"Exif\0\0")[:2] == b"II"
+                                                         and raw[8:10] != b"\xfe\xff") else "be"
+            return raw[8:].decode(f"utf-16-{order}", errors="replace").lstrip("\ufeff").rstrip("\0")
         return piexif.helper.UserComment.load(raw) if raw else None
     except Exception as exc:  # piexif raises bare ValueError/struct.error/... on malformed EXIF
         problems.append(f"{what}: unreadable EXIF: {type(exc).__name__}: {exc}")

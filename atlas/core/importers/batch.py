@@ -20,22 +20,34 @@ from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Pass, Render, utcnow
 from atlas.core.errors import BadInput
 from atlas.core.importers.reader import EXTENSIONS, FileFacts, read_file
+from atlas.core.importers.tools import has_values
 
 MODES = ("copy", "link")
 BATCH = 500  # files per transaction
 IN_CHUNK = 500  # values per SQL IN (...) list
+NO_METADATA = "no_generation_metadata"  # the report's key for files catalogued without generation values
 
 
 @dataclass
 class ImportReport:
+    """What became of each file. A file catalogued without a single generation value is not an
+    import like the others: it is counted apart (still catalogued), with the reason when its
+    metadata was there but unreadable."""
+
     imported: list[dict] = field(default_factory=list)  # {path, id, tool}
+    no_metadata: list[dict] = field(default_factory=list)  # {path, id, reason}
     skipped: list[dict] = field(default_factory=list)  # {path, id, reason}
     unreadable: list[dict] = field(default_factory=list)  # {path, reason}
 
     def to_dict(self) -> dict:
-        return {"imported": self.imported, "skipped": self.skipped, "unreadable": self.unreadable,
-                "counts": {"imported": len(self.imported), "skipped": len(self.skipped),
-                           "unreadable": len(self.unreadable)}}
+        return {"imported": self.imported, NO_METADATA: self.no_metadata, "skipped": self.skipped,
+                "unreadable": self.unreadable,
+                "counts": {"imported": len(self.imported), NO_METADATA: len(self.no_metadata),
+                           "skipped": len(self.skipped), "unreadable": len(self.unreadable)}}
+
+    def summary(self) -> str:
+        return (f"imported {len(self.imported)}, no generation metadata {len(self.no_metadata)}, "
+                f"skipped {len(self.skipped)}, unreadable {len(self.unreadable)}")
 
 
 def find_files(paths, recursive: bool = False) -> list[Path]:
@@ -87,7 +99,7 @@ def _unchanged(session: Session, files: list[Path]) -> tuple[list[Path], list[di
 
 
 def _pass_row(facts: FileFacts, render_id: int, now) -> dict:
-    gen = facts.generation
+    gen = facts.generation if has_values(facts.generation) else None
     row = {"kind": "import", "status": "completed", "render_id": render_id, "started": now, "ended": now,
            "prompt": "", "negative_prompt": "", "settings": {"source": facts.path}, "raw_metadata": facts.raw,
            "software": {"imported_from": gen.tool} if gen else {}}  # the record's software values are strings
@@ -95,6 +107,8 @@ def _pass_row(facts: FileFacts, render_id: int, now) -> dict:
         row.update(prompt=gen.prompt, negative_prompt=gen.negative_prompt, seed=gen.seed, sampler=gen.sampler,
                    steps=gen.steps, cfg=gen.cfg, denoise=gen.denoise, width=gen.width, height=gen.height,
                    settings={**gen.settings, "tool": gen.tool, "source": facts.path})
+    if facts.problem:
+        row["settings"]["metadata_problem"] = facts.problem
     return row
 
 
@@ -148,7 +162,11 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
             catalogue.store.remove(rel)
         raise
     for f, rid in zip(fresh, ids, strict=False):
-        report.imported.append({"path": f.path, "id": rid, "tool": _render_row(f, mode)["tool"]})
+        if has_values(f.generation):
+            report.imported.append({"path": f.path, "id": rid, "tool": _render_row(f, mode)["tool"]})
+        else:
+            report.no_metadata.append({"path": f.path, "id": rid,
+                                       "reason": f.problem or "no generation metadata found"})
     fresh_shas = {f.sha256 for f in fresh}
     for f in duplicates:
         # The known render is linked: this copy is not needed.
@@ -216,7 +234,7 @@ def import_file(catalogue: Catalogue, path, mode: str = "copy") -> Render:
         raise BadInput(f"{path}: {facts.error}")
     report = ImportReport()
     _write_batch(catalogue, [facts], mode, report)
-    render_id = (report.imported or report.skipped)[0]["id"]
+    render_id = (report.imported or report.no_metadata or report.skipped)[0]["id"]
     with catalogue.session() as session:
         return session.get(Render, render_id)
 

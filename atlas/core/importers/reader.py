@@ -14,6 +14,8 @@ from pathlib import Path
 from atlas.core.atomic import write_atomic
 from atlas.core.catalogue.store import relative_path
 from atlas.core.errors import BadInput
+from atlas.core.files import png
+from atlas.core.importers import extract
 from atlas.core.importers.tools import Generation, interpret, json_safe
 
 FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
@@ -36,35 +38,7 @@ class FileFacts:
     store_path: str | None = None  # set when copied into the store
     store_created: bool = False  # whether this read put a new file there
     error: str | None = None  # why the file cannot be imported
-
-
-def _exif_and_xmp(image) -> dict:
-    """JPEG/WebP metadata as text: EXIF UserComment (A1111 writes it UTF-16) and the XMP packet."""
-    raw = {}
-    try:
-        exif = image.getexif().get_ifd(0x8769)
-        comment = exif.get(0x9286)  # UserComment
-    except Exception:
-        comment = None
-    if isinstance(comment, bytes) and len(comment) > 8:
-        prefix, body = comment[:8], comment[8:]
-        if prefix.startswith(b"UNICODE"):
-            encoding = "utf-16-le" if body[:1] != b"\0" and body[1:2] == b"\0" else "utf-16-be"
-        else:
-            encoding = "utf-8"
-        raw["UserComment"] = body.decode(encoding, errors="replace").rstrip("\0")
-    elif isinstance(comment, str) and comment:
-        raw["UserComment"] = comment
-    xmp = image.info.get("xmp")
-    if xmp:
-        raw["XML:com.adobe.xmp"] = xmp.decode("utf-8", errors="replace") if isinstance(xmp, bytes) else str(xmp)
-    return raw
-
-
-def _png_texts(data: bytes, what: str) -> dict:
-    from atlas.core.files import png
-
-    return png.texts(png.read_chunks(data, what), what)
+    problem: str | None = None  # why its metadata could not be read (the file is still imported)
 
 
 def _copy_into_store(store_root: Path, digest: str, ext: str, data: bytes) -> tuple[str, bool]:
@@ -102,9 +76,9 @@ def _read(facts: FileFacts, path: Path, store_root: Path | None) -> None:
     facts.created = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
     if not data:
         raise BadInput(f"{path}: empty file")
-    texts = None
-    if data.startswith(b"\x89PNG"):  # our chunk reader names the fault (bad CRC, truncation) precisely
-        texts = _png_texts(data, str(path))
+    chunks = None
+    if data.startswith(png.SIGNATURE):  # our chunk reader names the fault (bad CRC, truncation) precisely
+        chunks = png.read_chunks(data, str(path))
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
@@ -115,17 +89,21 @@ def _read(facts: FileFacts, path: Path, store_root: Path | None) -> None:
     if fmt is None:
         raise BadInput(f"{path}: {image.format} images are not supported (PNG, JPEG or WebP)")
     facts.format, (facts.width, facts.height) = fmt, image.size
-    if fmt == "png":
-        facts.raw = texts if texts is not None else _png_texts(data, str(path))  # CRCs checked, IEND found
-        stealth_possible = image.mode in ("RGBA", "LA", "PA")
-        if stealth_possible or not facts.raw:
-            _decode(image, path)
-    else:
+    if chunks is None or image.mode in ("RGBA", "LA", "PA") or not any(c.type in png.TEXT_TYPES for c in chunks):
+        _decode(image, path)  # a PNG with text and no alpha is decoded only when its text says nothing
+    try:
+        facts.raw = extract.png_metadata(chunks, str(path)) if chunks is not None else extract.extract(data, str(path))
+        facts.generation = interpret(facts.raw)
+    except BadInput as exc:  # the image is fine, its metadata is not: catalogued, with the reason
+        facts.problem = str(exc).replace(f"{path}: ", "")
+    if chunks is not None and facts.generation is None and facts.problem is None:
         _decode(image, path)
-        facts.raw = _exif_and_xmp(image)
-    gen = interpret(facts.raw, image, text_chunks=fmt == "png")
-    facts.generation = gen
-    facts.raw = json_safe({**facts.raw, **(gen.hidden_raw if gen else {})})
+        try:  # A1111's stealth metadata, in the pixels
+            facts.raw.update(extract.stealth(image, str(path)))
+            facts.generation = interpret(facts.raw)
+        except BadInput as exc:
+            facts.problem = str(exc).replace(f"{path}: ", "")
+    facts.raw = json_safe(facts.raw)
     facts.sha256 = hashlib.sha256(data).hexdigest()
     if store_root is not None:
         facts.store_path, facts.store_created = _copy_into_store(store_root, facts.sha256, fmt, data)

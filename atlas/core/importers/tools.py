@@ -1,9 +1,10 @@
 """What a file's metadata says about how it was made: tool, prompts, seed, sampler, model, ...
 
-The parsing of each tool's format is sd-parsers' (A1111 and forks, ComfyUI, InvokeAI, NovelAI,
-Fooocus); SwarmUI and atlas's own record are read here. Everything a parser reports that has no
-column of its own goes into `settings`, and the metadata itself is always kept verbatim by the
-caller, so nothing is lost when a format is only partly understood.
+The texts come from `importers.extract`; the parsing of each tool's format is sd-parsers' (its
+parsers only: A1111 and forks, ComfyUI, InvokeAI, NovelAI, Fooocus), SwarmUI and atlas's own
+record are read here. Everything a parser reports that has no column of its own goes into
+`settings`, and the metadata itself is always kept verbatim by the caller, so nothing is lost
+when a format is only partly understood.
 """
 
 import json
@@ -15,17 +16,6 @@ from atlas.core.importers import comfyui
 
 INT64_MAX = (1 << 63) - 1
 logging.getLogger("sd_parsers").setLevel(logging.CRITICAL)  # it logs every parser that declines a file
-
-_manager = None
-
-
-def manager():
-    global _manager
-    if _manager is None:
-        from sd_parsers import ParserManager
-
-        _manager = ParserManager()
-    return _manager
 
 
 @dataclass
@@ -43,7 +33,6 @@ class Generation:
     width: int | None = None
     height: int | None = None
     settings: dict = field(default_factory=dict)
-    hidden_raw: dict = field(default_factory=dict)  # metadata found outside text chunks (stealth alpha)
 
 
 def json_safe(value):
@@ -101,6 +90,7 @@ def a1111_fork(version: str | None) -> str:
 
 
 def from_sd_parsers(info, raw: dict) -> Generation:
+    """Pass fields from sd-parsers' reading `info` of the texts `raw`."""
     gen = Generation(tool=TOOL_NAMES.get(getattr(info.generator, "value", str(info.generator)), "unknown"))
     samplers = list(info.samplers)
     chosen = samplers[0] if samplers else None
@@ -146,7 +136,7 @@ def from_sd_parsers(info, raw: dict) -> Generation:
         if model.metadata:
             gen.settings["model_metadata"] = model.metadata
     if gen.tool == "AUTOMATIC1111":
-        text = raw.get("parameters") or raw.get("UserComment") or (info.raw_parameters or {}).get("parameters")
+        text = raw.get("parameters")
         # sd-parsers maps the common keys but drops some (quoted ones such as `Lora hashes`):
         # atlas's own infotext parser keeps every field, in the order written.
         fields = infotext.parse(text)[2] if isinstance(text, str) else {}
@@ -202,12 +192,45 @@ def from_atlas(record: dict) -> Generation:
     return gen
 
 
-def interpret(raw: dict, image=None, text_chunks: bool = True) -> Generation | None:
-    """The generation facts in `raw` (text metadata by key), or None when there are none we know.
+# Keys of the extraction that are not text a tool's parser reads as it stands (see `parser_texts`).
+EXTRACTED = ("exif:", "stealth:", "jpeg:", "xmp")
 
-    `raw` holds a PNG's text chunks (`text_chunks`) or what was found in a JPEG/WebP (EXIF, XMP).
-    `image` (a PIL image) lets sd-parsers try what is not in text chunks: EXIF UserComment of
-    JPEG/WebP and A1111's "stealth" metadata hidden in the alpha channel.
+
+def parser_texts(raw: dict) -> dict:
+    """The texts sd-parsers' parsers read, from the extraction of a file (`importers.extract`).
+
+    PNG text chunks go as they are. A1111 and Fooocus write into JPEG/WebP EXIF UserComment and
+    into A1111's stealth pixels what they write into the `parameters` chunk of a PNG; a stealth
+    text that is a JSON object holds NovelAI's PNG chunks (Description, Comment, ...).
+    """
+    texts = {k: v for k, v in raw.items() if not k.startswith(EXTRACTED)}
+    for source in ("exif:UserComment", "stealth:parameters"):
+        if "parameters" in texts or source not in raw:
+            continue
+        try:
+            doc = json.loads(raw[source])
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict) and "Comment" in doc:
+            texts.update({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in doc.items()})
+        else:
+            texts["parameters"] = raw[source]
+    return texts
+
+
+def has_values(gen: Generation | None) -> bool:
+    """Whether `gen` holds any generation value: a tool named with nothing read is no metadata."""
+    if gen is None:
+        return False
+    fields = (gen.prompt, gen.negative_prompt, gen.seed, gen.sampler, gen.steps, gen.cfg, gen.denoise, gen.width,
+              gen.height, gen.settings.get("model"))
+    return any(value not in (None, "") for value in fields)
+
+
+def interpret(raw: dict) -> Generation | None:
+    """The generation facts in `raw` (an extraction: source key -> text), or None when there are none we know.
+
+    Reads only the texts: nothing here sees the image, and nothing is kept between calls.
     """
     from atlas.core.files.embed import PROVENANCE_KEY
 
@@ -216,43 +239,47 @@ def interpret(raw: dict, image=None, text_chunks: bool = True) -> Generation | N
             return from_atlas(json.loads(raw[PROVENANCE_KEY]))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             pass  # a damaged record: fall back to the infotext beside it
-    if "parameters" in raw and "sui_image_params" in raw["parameters"]:
-        found = from_swarmui(raw["parameters"])
+    texts = parser_texts(raw)
+    parameters = texts.get("parameters")
+    if isinstance(parameters, str) and "sui_image_params" in parameters:
+        found = from_swarmui(parameters)
         if found:
             return found
-    info = None
-    if raw and text_chunks:
-        info = _parse_texts(raw)
-    hidden = False
-    if info is None and image is not None:
-        info = _parse_image(image)
-        hidden = text_chunks and info is not None
-    if info is None:
-        return None
-    gen = from_sd_parsers(info, raw)
-    if hidden:
-        gen.hidden_raw = {f"stealth:{k}": v for k, v in json_safe(info.raw_parameters or {}).items()}
-    return gen
-
-
-def _parse_texts(raw: dict):
-    from sd_parsers.exceptions import ParserError
-
-    for parser in manager().managed_parsers:
-        try:
-            return parser.parse(dict(raw))
-        except ParserError:
-            continue
-        except Exception:
-            continue
+    info = _parse_texts(texts) if texts else None
+    if info is not None:
+        return from_sd_parsers(info, texts)
+    if isinstance(parameters, str) and parameters.strip():
+        return from_infotext(parameters)
     return None
 
 
-def _parse_image(image):
-    from sd_parsers.extractors import Eagerness
+def from_infotext(text: str) -> Generation:
+    """A `parameters` text that sd-parsers declines (its A1111 parser wants a `Sampler:`), read by
+    atlas's own infotext parser: the prompt always, the fields when a parameter line is there."""
+    prompt, negative, fields = infotext.parse(text)
+    gen = Generation(tool=a1111_fork(fields.get("Version")) if fields else None, prompt=prompt,
+                     negative_prompt=negative, sampler=fields.get("Sampler"), steps=_int(fields.get("Steps")),
+                     cfg=_float(fields.get("CFG scale", fields.get("CFG Scale"))),
+                     denoise=_float(fields.get("Denoising strength")))
+    _set_seed(gen, fields.get("Seed"))
+    size = infotext.size(fields["Size"]) if "Size" in fields else None
+    gen.width, gen.height = size if size else (None, None)
+    if "Model" in fields:
+        gen.settings["model"] = fields["Model"]
+    if "Model hash" in fields:
+        gen.settings["model_hash"] = fields["Model hash"]
+    if fields:
+        gen.settings["infotext"] = fields
+    return gen
 
-    eager = image.format == "PNG" and image.mode in ("RGBA", "LA", "PA")  # stealth needs an alpha channel
-    try:
-        return manager().parse(image, eagerness=Eagerness.EAGER if eager else Eagerness.DEFAULT)
-    except Exception:
-        return None
+
+def _parse_texts(texts: dict):
+    """The first of sd-parsers' parsers that reads `texts` (each parser's `parse(dict)`: no image, no cache)."""
+    from sd_parsers.parsers import MANAGED_PARSERS
+
+    for kind in MANAGED_PARSERS:  # fresh parsers per file: nothing of one file can stay for the next
+        try:
+            return kind().parse(dict(texts))
+        except Exception:  # ParserError, and whatever a parser trips on in a foreign text
+            continue
+    return None
