@@ -9,12 +9,12 @@ import zlib
 import piexif
 import piexif.helper
 import pytest
-from conftest import FIXTURES
 from PIL import Image
 
 from atlas.core.errors import BadInput
 from atlas.core.files import png
 from atlas.core.importers import extract
+from tests.support import FIXTURES
 
 JAPANESE = "桜の木の下の猫、夕焼け\nNegative prompt: ぼやけ\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 5"
 

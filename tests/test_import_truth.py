@@ -7,7 +7,6 @@ import shutil
 import piexif
 import piexif.helper
 import pytest
-from conftest import FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
@@ -18,6 +17,7 @@ from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Pass, Render
 from atlas.core.files.inspect import inspect_file
 from atlas.core.importers.batch import import_paths
+from tests.support import FIXTURES
 
 RUNS = 20  # imports of the mixed folder, half with the process pool, half with one worker
 
