@@ -19,7 +19,7 @@ import json
 import re
 
 from atlas.core.files import infotext
-from atlas.core.record import samplers
+from atlas.core.files import sampler_names as samplers
 
 AUTOMATIC1111 = "AUTOMATIC1111"
 FORGE_VERSION = re.compile(r"^f\d+(\.\d+)*")
