@@ -5,7 +5,9 @@ Layout: the prompt; a `Negative prompt: ...` line when there is one; then one li
 
 Reading follows A1111's rules: lines are stripped; the first line starting with `Negative prompt:`
 ends the prompt; the last line holds the parameters only when it has at least three `key: value`
-pairs (otherwise it belongs to the prompt); a value in double quotes is a JSON string.
+pairs (otherwise it belongs to the prompt); a value in double quotes is a JSON string. Beyond
+A1111: a value that is a whole JSON list or object (Civitai's `Civitai resources: [...]`) is read
+as one value although it holds commas.
 
 What the format cannot carry (A1111 strips every line): leading or trailing blanks on a line, a
 prompt that starts with a blank line, and a prompt line that itself starts with `Negative prompt:`.
@@ -59,11 +61,31 @@ def unquote(value: str) -> str:
     return value
 
 
+def pairs(line: str) -> list[tuple[str, str]]:
+    """The `(key, value)` pairs of a parameter line, values as written (see `unquote`)."""
+    found: list[tuple[str, str]] = []
+    decoder = json.JSONDecoder()
+    pos = 0
+    while (match := PAIR.search(line, pos)) is not None:
+        key, value, pos = match.group(1), match.group(2), match.end()
+        if value and value[0] in "[{":  # a JSON list or object runs past its own commas
+            try:
+                stop = decoder.raw_decode(line, match.start(2))[1]
+            except ValueError:
+                stop = None
+            rest = line[stop:].lstrip() if stop is not None else None
+            if rest is not None and (not rest or rest.startswith(",")):
+                value, pos = line[match.start(2):stop], len(line) - len(rest) + (1 if rest else 0)
+        found.append((key, value))
+    return found
+
+
 def parse(text: str) -> tuple[str, str, dict[str, str]]:
     """(prompt, negative prompt, parameters in written order) of an A1111 infotext."""
     lines = text.strip().split("\n")
     last = lines[-1]
-    if len(PAIR.findall(last)) < MIN_PARAMETER_PAIRS:
+    found = pairs(last)
+    if len(found) < MIN_PARAMETER_PAIRS:
         last = ""  # no parameter line: every line is prompt text
     else:
         lines = lines[:-1]
@@ -79,7 +101,7 @@ def parse(text: str) -> tuple[str, str, dict[str, str]]:
         if target or line:  # A1111 drops blank lines before the first text of each part
             target.append(line)
     params: dict[str, str] = {}
-    for key, value in PAIR.findall(last):
+    for key, value in found if last else ():
         params[key] = unquote(value)
     return "\n".join(prompt), "\n".join(negative), params
 

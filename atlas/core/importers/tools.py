@@ -1,8 +1,8 @@
 """What a file's metadata says about how it was made: tool, prompts, seed, sampler, model, ...
 
-The texts come from `importers.extract`; the parsing of each tool's format is sd-parsers' (its
-parsers only: A1111 and forks, ComfyUI, InvokeAI, NovelAI, Fooocus), SwarmUI and atlas's own
-record are read here. Everything a parser reports that has no column of its own goes into
+The texts come from `importers.extract`. A1111 and its forks are read by `importers.a1111`; ComfyUI,
+InvokeAI, NovelAI and Fooocus by sd-parsers (its parsers only); SwarmUI and atlas's own record here.
+Everything a parser reports that has no column of its own goes into
 `settings`, and the metadata itself is always kept verbatim by the caller, so nothing is lost
 when a format is only partly understood.
 """
@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from atlas.core.files import infotext
-from atlas.core.importers import comfyui
+from atlas.core.importers import a1111, comfyui
 
 INT64_MAX = (1 << 63) - 1
 logging.getLogger("sd_parsers").setLevel(logging.CRITICAL)  # it logs every parser that declines a file
@@ -78,15 +78,8 @@ TOOL_NAMES = {"AUTOMATIC1111": "AUTOMATIC1111", "ComfyUI": "ComfyUI", "InvokeAI"
 
 
 def a1111_fork(version: str | None) -> str:
-    """A1111's forks write the same infotext; their `Version:` tells them apart."""
-    v = (version or "").strip()
-    if v.startswith("f") and v[1:2].isdigit():
-        return "Forge"
-    if "reforge" in v.lower():
-        return "reForge"
-    if v.lower().startswith(("sd.next", "sdnext")) or v.startswith("v20"):  # SD.Next versions are dates
-        return "SD.Next"
-    return "AUTOMATIC1111"
+    """A1111's forks write the same infotext; their `Version:` tells them apart (see `a1111.label`)."""
+    return a1111.label({"Version": version or ""})
 
 
 def from_sd_parsers(info, raw: dict) -> Generation:
@@ -144,7 +137,7 @@ def from_sd_parsers(info, raw: dict) -> Generation:
             gen.settings["infotext"] = fields
         if gen.denoise is None and "Denoising strength" in fields:
             gen.denoise = _float(fields["Denoising strength"])
-        gen.tool = a1111_fork(fields.get("Version") or meta.get("Version"))
+        gen.tool = a1111.label(fields or {"Version": meta.get("Version") or ""}, raw)
     if meta:
         gen.settings["metadata"] = meta
     if len(samplers) > 1:  # the other samplers of a multi-pass graph
@@ -245,6 +238,8 @@ def interpret(raw: dict) -> Generation | None:
         found = from_swarmui(parameters)
         if found:
             return found
+    if a1111.is_infotext(parameters) and not _has_graph(texts):
+        return from_infotext(parameters, raw)
     info = _parse_texts(texts) if texts else None
     if info is not None:
         return from_sd_parsers(info, texts)
@@ -253,24 +248,20 @@ def interpret(raw: dict) -> Generation | None:
     return None
 
 
-def from_infotext(text: str) -> Generation:
-    """A `parameters` text that sd-parsers declines (its A1111 parser wants a `Sampler:`), read by
-    atlas's own infotext parser: the prompt always, the fields when a parameter line is there."""
-    prompt, negative, fields = infotext.parse(text)
-    gen = Generation(tool=a1111_fork(fields.get("Version")) if fields else None, prompt=prompt,
-                     negative_prompt=negative, sampler=fields.get("Sampler"), steps=_int(fields.get("Steps")),
-                     cfg=_float(fields.get("CFG scale", fields.get("CFG Scale"))),
-                     denoise=_float(fields.get("Denoising strength")))
-    _set_seed(gen, fields.get("Seed"))
-    size = infotext.size(fields["Size"]) if "Size" in fields else None
-    gen.width, gen.height = size if size else (None, None)
-    if "Model" in fields:
-        gen.settings["model"] = fields["Model"]
-    if "Model hash" in fields:
-        gen.settings["model_hash"] = fields["Model hash"]
-    if fields:
-        gen.settings["infotext"] = fields
+def from_infotext(text: str, raw: dict | None = None) -> Generation:
+    """An A1111-family `parameters` text (A1111 and its forks, Civitai), read by `a1111.read`: the
+    prompt always, the fields and the tool when a parameter line is there."""
+    found = a1111.read(text, raw)
+    seed = found.pop("seed")
+    gen = Generation(**found)
+    _set_seed(gen, seed)
+    gen.settings = json_safe(gen.settings)
     return gen
+
+
+def _has_graph(texts: dict) -> bool:
+    """Whether a ComfyUI graph lies beside the texts (a save node's infotext is then read with the graph)."""
+    return "prompt" in texts or "workflow" in texts
 
 
 def _parse_texts(texts: dict):

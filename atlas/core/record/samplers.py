@@ -50,3 +50,4 @@ def canonical(name: str) -> str:
         if known.lower() == name.strip().lower():
             return known
     raise BadInput(f"unknown sampler {name!r}; known samplers: " + ", ".join(SAMPLERS))
+

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from atlas.core.catalogue import fulltext
 from atlas.core.catalogue.tables import Pass, Render, Tag
+from atlas.core.files import sampler_names as samplers
 from atlas.core.search.fields import FIELDS, Producer, ProducerModel
 from atlas.core.search.parse import And, FullText, Match, Not, Or, Query, Range, Size, parse
 
@@ -67,8 +68,37 @@ def _model_hash(value: str, glob: bool):
                text_match(_imported("model_hash"), value, glob))
 
 
+def _schedule(value: str, glob: bool):
+    """The schedule type an import kept (A1111's or the tool's spelling), or the suffix of atlas's own
+    sampler names ("DPM++ 2M Karras")."""
+    if glob:
+        return or_(text_match(_imported("schedule_type"), value, True), text_match(_imported("scheduler"), value, True))
+    canonical = samplers.schedule_type(value) or value.strip()
+    names = sorted({value.strip().lower(), canonical.lower(),
+                    *(foreign for foreign, known in samplers.FOREIGN_SCHEDULES.items() if known == canonical)})
+    return or_(func.lower(_imported("schedule_type")).in_(names), func.lower(_imported("scheduler")).in_(names),
+               func.lower(Producer.sampler).like(f"% {like_pattern(canonical.lower(), False)}", escape=ESCAPE))
+
+
+def _sampler(value: str, glob: bool):
+    """A sampler in A1111's spelling or any tool's: `sampler:"Euler a"` finds ComfyUI's `euler_ancestral`.
+
+    A name that carries a schedule (A1111's old "DPM++ 2M Karras") also finds the sampler written
+    with that schedule apart; the tool's own spelling is kept in settings["sampler_original"].
+    """
+    original = text_match(_imported("sampler_original"), value, glob)
+    if glob:
+        return or_(text_match(Producer.sampler, value, True), original)
+    same = func.lower(Producer.sampler).in_(sorted(samplers.spellings(value)))
+    if samplers.normalise(value)[1] is not None:
+        same = or_(func.lower(Producer.sampler) == value.strip().lower(),
+                   and_(same, _schedule(samplers.normalise(value)[1], False)))
+    return or_(same, original)
+
+
 # Text fields whose condition is more than a comparison of their column: name -> (value, glob) -> condition.
-MATCHERS = {"tag": _tag, "kind": _lineage_has_kind, "model": _model, "model-hash": _model_hash}
+MATCHERS = {"tag": _tag, "kind": _lineage_has_kind, "model": _model, "model-hash": _model_hash,
+            "sampler": _sampler, "schedule": _schedule}
 
 
 def _compared(name: str, dialect: str):
