@@ -8,8 +8,8 @@ import pytest
 from PIL import Image, PngImagePlugin
 from sqlmodel import select
 
+from atlas.core import sampler_names
 from atlas.core.catalogue.tables import Pass
-from atlas.core.files import sampler_names
 from atlas.core.importers.batch import import_file
 
 

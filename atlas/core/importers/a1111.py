@@ -18,8 +18,8 @@ Which tool wrote it (see README.md, Import):
 import json
 import re
 
+from atlas.core import sampler_names as samplers
 from atlas.core.files import infotext
-from atlas.core.files import sampler_names as samplers
 
 AUTOMATIC1111 = "AUTOMATIC1111"
 FORGE_VERSION = re.compile(r"^f\d+(\.\d+)*")

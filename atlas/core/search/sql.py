@@ -10,9 +10,9 @@ from sqlalchemy import and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from atlas.core import sampler_names as samplers
 from atlas.core.catalogue import fulltext
 from atlas.core.catalogue.tables import Pass, Render, Tag
-from atlas.core.files import sampler_names as samplers
 from atlas.core.search.fields import FIELDS, Producer, ProducerModel
 from atlas.core.search.parse import And, FullText, Match, Not, Or, Query, Range, Size, parse
 
