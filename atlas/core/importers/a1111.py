@@ -20,6 +20,7 @@ import re
 
 from atlas.core import sampler_names as samplers
 from atlas.core.files import infotext
+from atlas.core.importers.values import as_float, as_int
 
 AUTOMATIC1111 = "AUTOMATIC1111"
 FORGE_VERSION = re.compile(r"^f\d+(\.\d+)*")
@@ -63,21 +64,6 @@ def is_infotext(text) -> bool:
     return bool(infotext.parse(text)[2])
 
 
-def _int(value):
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value):
-    try:
-        number = float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number == number else None
-
-
 def read(text: str, raw: dict | None = None) -> dict:
     """The generation fields of an infotext, as keyword arguments of `tools.Generation`.
 
@@ -109,6 +95,6 @@ def read(text: str, raw: dict | None = None) -> dict:
     size = infotext.size(lower["size"]) if "size" in lower else None
     width, height = size if size else (None, None)
     return {"tool": label(fields, raw) if fields else None, "prompt": prompt, "negative_prompt": negative,
-            "seed": _int(lower.get("seed")), "sampler": sampler, "steps": _int(lower.get("steps")),
-            "cfg": _float(lower.get("cfg scale")), "denoise": _float(lower.get("denoising strength")),
+            "seed": as_int(lower.get("seed")), "sampler": sampler, "steps": as_int(lower.get("steps")),
+            "cfg": as_float(lower.get("cfg scale")), "denoise": as_float(lower.get("denoising strength")),
             "width": width, "height": height, "settings": settings}
