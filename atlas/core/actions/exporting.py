@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue.tables import flushed_id
 from atlas.core.commons import export as commons_export
 from atlas.core.commons import page as commons_page
 from atlas.core.errors import BadInput
@@ -18,7 +19,7 @@ def matching_ids(catalogue: Catalogue, query: str, limit: int = QUERY_LIMIT) -> 
         total = sql.count(session, query)
         if total > limit:
             raise BadInput(f"--query matches {total} renders; export at most {limit} at once")
-        ids = [render.id for render in sql.search(session, query, limit=limit)]
+        ids = [flushed_id(render) for render in sql.search(session, query, limit=limit)]
     if not ids:
         raise BadInput(f"--query {query!r} matches no render")
     return ids

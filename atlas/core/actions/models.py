@@ -1,6 +1,6 @@
 """Models in the catalogue: registering one (`atlas model add`) and listing them."""
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Model
@@ -28,4 +28,4 @@ def add(catalogue: Catalogue, source: str, name: str, licence_id: str | None, ki
 def registered(catalogue: Catalogue) -> list[dict]:
     """Every registered model, oldest first."""
     with catalogue.session() as session:
-        return [model_facts(row) for row in session.exec(select(Model).order_by(Model.id))]
+        return [model_facts(row) for row in session.exec(select(Model).order_by(col(Model.id)))]

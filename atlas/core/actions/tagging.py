@@ -1,6 +1,7 @@
 """Tagging renders: `atlas tag 12 15 +best -wip` and the TUI's tag dialog ("best -wip")."""
 
 from atlas.core.catalogue import Catalogue, tags_of
+from atlas.core.catalogue.tables import flushed_id
 from atlas.core.errors import BadInput
 from atlas.core.record.build import get_render
 from atlas.core.record.tags import check_tag, set_tags
@@ -19,7 +20,7 @@ def tag(catalogue: Catalogue, render_ids: list[int], add=(), remove=()) -> dict[
     """Add and remove tags on every render (nothing changes unless every id exists); returns each
     render's tags after, sorted. With nothing to add or remove it only reads them."""
     with catalogue.session() as session:
-        renders = [get_render(session, render_id).id for render_id in render_ids]
+        renders = [flushed_id(get_render(session, render_id)) for render_id in render_ids]
         if add or remove:
             for render_id in renders:
                 set_tags(session, render_id, add=add, remove=remove)

@@ -6,7 +6,7 @@ Each check that fails adds one line naming the problem; an empty list means the 
 import os
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.store import sha256_file
@@ -131,7 +131,7 @@ def verify_targets(catalogue: Catalogue, targets=(), check_all: bool = False) ->
             results[str(target)] = verify_file(catalogue, target)
     if check_all:
         with catalogue.session() as session:
-            ids = session.exec(select(Render.id).order_by(Render.id)).all()
+            ids = session.exec(select(Render.id).order_by(col(Render.id))).all()
         for render_id in ids:
             results[str(render_id)] = verify_render(catalogue, render_id)
     return results

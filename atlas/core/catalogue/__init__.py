@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from atlas.core.catalogue.database import make_engine, upgrade
 from atlas.core.catalogue.home import Home
@@ -28,8 +28,11 @@ DEFAULT_BUSY_TIMEOUT_S = 30.0
 class StoredFile(Protocol):
     """Anything naming a render's file: a `Render`, or a row of `atlas.core.search.rows`."""
 
-    store_path: str | None
-    linked_path: str | None
+    @property
+    def store_path(self) -> str | None: ...
+
+    @property
+    def linked_path(self) -> str | None: ...
 
 
 @dataclass
@@ -74,18 +77,18 @@ def tags_of(session: Session, render_ids: Iterable[int]) -> dict[int, list[str]]
     ids = list(render_ids)
     found: dict[int, list[str]] = {}
     if ids:
-        rows = session.exec(select(Tag.render_id, Tag.name).where(Tag.render_id.in_(ids)).order_by(Tag.name))
+        rows = session.exec(select(Tag.render_id, Tag.name).where(col(Tag.render_id).in_(ids)).order_by(Tag.name))
         for render_id, name in rows:
             found.setdefault(render_id, []).append(name)
     return found
 
 
-def licence_ref(licence: Licence | None, terms: bool = False) -> dict | None:
+def licence_ref(licence: Licence | None, terms: bool = False) -> dict[str, Any] | None:
     """A licence as records and pages name it; `terms` adds what it says about use and outputs
     (for people reading it on a screen; records do not carry them)."""
     if licence is None:
         return None
-    ref = {"id": licence.id, "name": licence.name, "url": licence.url,
+    ref: dict[str, Any] = {"id": licence.id, "name": licence.name, "url": licence.url,
            "spdx": spdx_expression(licence), "commons_template": licence.commons_template}
     if terms:
         ref.update(summary=licence.summary, output_rights=licence.output_rights,

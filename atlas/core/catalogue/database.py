@@ -41,7 +41,7 @@ def alembic_config(connection=None):
 HEAD = "0002_search"
 
 
-def head_revision() -> str:
+def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -13,6 +13,7 @@ import re
 
 from sqlalchemy import column, func, literal, select, table
 from sqlalchemy.sql import ColumnElement
+from sqlmodel import col
 
 from atlas.core.catalogue.tables import Pass
 
@@ -70,7 +71,7 @@ def matching_pass_ids(dialect: str, text: str, prefix: bool) -> ColumnElement:
     """A condition on `Pass.id` true for passes whose prompt or negative prompt hold `text`."""
     if dialect == "sqlite":
         match = column(FTS_TABLE).op("MATCH")(fts5_phrase(text, prefix))
-        return Pass.id.in_(select(_fts.c.rowid).select_from(_fts).where(match))
+        return col(Pass.id).in_(select(_fts.c.rowid).select_from(_fts).where(match))
     if prefix:
         # to_tsquery syntax is not for users: only the word characters go in, as one bound lexeme.
         words = re.findall(r"\w+", text)

@@ -5,7 +5,7 @@ render; following `Pass.input_render_id` back gives the lineage. A run is one ex
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
@@ -126,3 +126,15 @@ class Tag(SQLModel, table=True):
 
     render_id: int = Field(foreign_key="render.id", primary_key=True)
     name: str = Field(primary_key=True, index=True)
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def flushed_id(row: _Row) -> int:
+    """The id of a row the database has seen (read back, or added and flushed); a new row has none yet."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: it was never flushed to the database")
+    return row.id

@@ -14,12 +14,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.store import sha256_file
-from atlas.core.catalogue.tables import Licence, Model, Render
+from atlas.core.catalogue.tables import Licence, Model, Render, flushed_id
 from atlas.core.commons import filenames
 from atlas.core.commons import page as commons
 from atlas.core.errors import AtlasError, BadInput
@@ -80,7 +81,8 @@ def _as_png(data: bytes, render: Render) -> bytes:
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data)) as opened:
+            image: Image.Image = opened
             if image.mode not in ("1", "L", "LA", "I", "P", "RGB", "RGBA"):  # CMYK, YCbCr...
                 image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
             out = io.BytesIO()
@@ -128,7 +130,9 @@ def _lineage_root(session: Session, render_id: int, roots: dict[int, int]) -> in
 
     Remembered per render, so a batch of many renders of one lineage walks it once, not once each.
     """
-    walked, current, root = [], render_id, -render_id  # a render without passes is its own root
+    walked: list[int] = []
+    current: int | None = render_id
+    root = -render_id  # a render without passes is its own root
     seen: set[int] = set()
     while current is not None and current not in seen:
         if current in roots:
@@ -139,7 +143,7 @@ def _lineage_root(session: Session, render_id: int, roots: dict[int, int]) -> in
         step = producing_pass(session, current)
         if step is None:
             break
-        root, current = step.id, step.input_render_id
+        root, current = flushed_id(step), step.input_render_id
     for rid in walked:
         roots[rid] = root
     return root
@@ -159,7 +163,7 @@ def plan(session: Session, render_ids, fmt: str, name_template: str | None) -> l
     roots: dict[int, int] = {}
     for render_id in ids:
         render = get_render(session, render_id)
-        root = _lineage_root(session, render.id, roots)
+        root = _lineage_root(session, flushed_id(render), roots)
         record = build(session, render)
         name = batch.unique(filenames.build(_name_fields(render, record), name_template, ext))
         out.append(Planned(render, record, root, name[: -len(ext) - 1], ext))
@@ -191,7 +195,8 @@ def _inside(folder: Path, name: str) -> Path:
 
 def _publish(staging: Path, target: Path, names: list[str]) -> None:
     """Move the staged files into `target`; on failure put back what was there before."""
-    moved, backups = [], []
+    moved: list[Path] = []
+    backups: list[tuple[Path, Path]] = []
     try:
         for name in names:
             final = _inside(target, name)
@@ -229,7 +234,9 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
         except OSError as exc:
             raise _cannot_write(to_dir, exc) from None
         try:
-            rows, names, versions = [], [], {}
+            rows: list[dict[str, Any]] = []
+            names: list[str] = []
+            versions: dict[int, list[str]] = {}
             for item in items:
                 versions.setdefault(item.root, []).append(item.filename)
             for item in items:

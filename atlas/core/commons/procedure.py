@@ -79,7 +79,7 @@ class Group:
     count_words: str = ""
     size_from: str | None = None
     size_to: str | None = None
-    sizes: list[str] = field(default_factory=list)
+    sizes: list[str | None] = field(default_factory=list)
     seeds: list = field(default_factory=list)
     steps_run: list = field(default_factory=list)
     sides: list[dict] = field(default_factory=list)

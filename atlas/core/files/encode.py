@@ -75,7 +75,7 @@ def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None) -> by
         return png_data if current else embed.embed_png(png_data, record)
     from PIL import Image
 
-    image = Image.open(io.BytesIO(png_data))
+    image: Image.Image = Image.open(io.BytesIO(png_data))
     if fmt == "jpeg" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     out = io.BytesIO()

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal, overload
 
 from atlas.core.atomic import atomic_file
 from atlas.core.errors import BadInput
@@ -115,6 +115,13 @@ def _stream_crc(fh: BinaryIO, ctype: bytes, length: int, what: str) -> int:
     return crc & 0xFFFFFFFF
 
 
+# `whole` loads image data too: then every chunk comes with its data.
+@overload
+def scan_file(fh: BinaryIO, what: str = ..., check_crc: bool = ..., *,
+              whole: Literal[True]) -> Iterator[tuple[ChunkSpan, bytes]]: ...
+@overload
+def scan_file(fh: BinaryIO, what: str = ..., check_crc: bool = ...,
+              whole: bool = ...) -> Iterator[tuple[ChunkSpan, bytes | None]]: ...
 def scan_file(fh: BinaryIO, what: str = "file", check_crc: bool = True,
               whole: bool = False) -> Iterator[tuple[ChunkSpan, bytes | None]]:
     """The chunks of an open PNG file in order: (span, data), data None for image data chunks.
@@ -251,7 +258,7 @@ def texts(chunks: list[Chunk], what: str = "file") -> dict[str, str]:
 
 
 def _replaced_by(entries: list[Chunk]) -> set[bytes]:
-    return {c.keyword for c in entries}
+    return {c.keyword for c in entries if c.keyword is not None}
 
 
 def with_text(data: bytes, entries: list[Chunk], what: str = "file") -> bytes:
@@ -304,12 +311,13 @@ def rewrite_file(src: str | os.PathLike, dst: str | os.PathLike, entries: list[C
     with _open(src, what) as fh, atomic_file(dst, mode=0o644, fsync=fsync) as out:
         out.write(SIGNATURE)
         # Runs of kept chunks are copied in one go: a render has hundreds of small IDATs.
-        run_start = run_end = None
+        run_start: int | None = None  # the run is run_start..run_end
+        run_end = 0
         for span, body in scan_file(fh, what, check_crc):
             if body is not None and span.type in TEXT_TYPES and Chunk(span.type, body).keyword in replaced:
                 if run_start is not None:
                     _copy_range(fh, out, run_start, run_end - run_start)
-                run_start = run_end = None
+                run_start = None
                 continue
             if run_start is None:
                 run_start = span.offset
@@ -317,6 +325,6 @@ def rewrite_file(src: str | os.PathLike, dst: str | os.PathLike, entries: list[C
             if span.type == b"IHDR":
                 _copy_range(fh, out, run_start, run_end - run_start)
                 out.write(b"".join(c.encode() for c in entries))
-                run_start = run_end = None
+                run_start = None
         if run_start is not None:
             _copy_range(fh, out, run_start, run_end - run_start)

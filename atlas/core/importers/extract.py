@@ -87,7 +87,7 @@ def extract(data: bytes, what: str = "file") -> dict[str, str]:
     raise BadInput(f"{what}: not a PNG, JPEG or WebP file")
 
 
-def _inflate(payload: bytes, budget: _Budget, where: str, wbits: int = 15) -> bytearray:
+def _inflate(payload: bytes, budget: _Budget, where: str, wbits: int = 15) -> bytes:
     """Inflated in 1 MiB steps, each counted: a bomb stops at the budget, never past it."""
     inflater, out = zlib.decompressobj(wbits), bytearray()
     try:
@@ -101,7 +101,7 @@ def _inflate(payload: bytes, budget: _Budget, where: str, wbits: int = 15) -> by
         out += inflater.flush()
     except zlib.error as exc:
         raise BadInput(f"{budget.what}: corrupt compressed data in {where}: {exc}") from None
-    return out
+    return bytes(out)
 
 
 def png_metadata(chunks: list[png.Chunk], what: str = "file") -> dict[str, str]:
@@ -189,7 +189,7 @@ def webp_metadata(data: bytes, what: str = "file") -> dict[str, str]:
     """The EXIF and XMP chunks of a WebP file (still or animated: both sit at the top level)."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         raise BadInput(f"{what}: not a WebP file")
-    budget, out = _Budget(what), {}
+    budget, out = _Budget(what), dict[str, str]()
     (riff_size,) = struct.unpack("<I", data[4:8])
     end = 8 + riff_size
     if end > len(data):
@@ -253,7 +253,7 @@ def _ifd(tiff: bytes, offset: int, endian: str, what: str, name: str) -> dict[in
     (count,) = struct.unpack(endian + "H", tiff[offset:offset + 2])
     if offset + 2 + 12 * count > len(tiff):
         raise BadInput(f"{what}: EXIF {name} claims {count} entries, past the end of the EXIF block")
-    entries = {}
+    entries: dict[int, tuple[int, int, bytes]] = {}
     for i in range(count):
         start = offset + 2 + 12 * i
         tag, kind, n = struct.unpack(endian + "HHI", tiff[start:start + 8])

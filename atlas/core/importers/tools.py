@@ -238,7 +238,7 @@ def interpret(raw: dict) -> Generation | None:
         found = from_swarmui(parameters)
         if found:
             return found
-    if a1111.is_infotext(parameters) and not _has_graph(texts):
+    if isinstance(parameters, str) and a1111.is_infotext(parameters) and not _has_graph(texts):
         return from_infotext(parameters, raw)
     info = _parse_texts(texts) if texts else None
     if info is not None:
@@ -270,7 +270,7 @@ def _parse_texts(texts: dict):
 
     for kind in MANAGED_PARSERS:  # fresh parsers per file: nothing of one file can stay for the next
         try:
-            return kind().parse(dict(texts))
+            return kind().parse(dict(texts))  # type: ignore[abstract]  # typed as the base class; each is concrete
         except Exception:  # ParserError, and whatever a parser trips on in a foreign text
             continue
     return None

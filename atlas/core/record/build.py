@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from atlas.core.catalogue import Catalogue, licence_ref, tags_of
-from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run
-from atlas.core.errors import NotFound
+from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run, flushed_id
+from atlas.core.errors import AtlasError, NotFound
 from atlas.core.settings import MAX_INT
 
 RECORD_VERSION = 1
@@ -28,6 +28,8 @@ def model_ref(session: Session, model_id: int | None) -> dict | None:
     if model_id is None:
         return None
     model = session.get(Model, model_id)
+    if model is None:  # the foreign key forbids it; a database edited by hand may not
+        raise AtlasError(f"the catalogue names model {model_id}, which it does not hold")
     return {"name": model.name, "kind": model.kind, "source": model.source, "format": model.format,
             "sha256": model.sha256, "short_hash": model.short_hash, "demo": model.demo,
             "licence": licence_ref(session.get(Licence, model.licence_id))}
@@ -134,7 +136,7 @@ def get_render(session: Session, render_id: int | str) -> Render:
 
 def describe(session: Session, render: Render, catalogue: Catalogue) -> dict:
     """What `atlas show --json` prints: catalogue facts around the provenance record."""
-    path = catalogue.file_of(render)
-    return {"id": render.id, "sha256": render.sha256, "path": str(path) if path else None,
-            "size_bytes": render.size_bytes, "tags": tags_of(session, [render.id]).get(render.id, []),
+    path, render_id = catalogue.file_of(render), flushed_id(render)
+    return {"id": render_id, "sha256": render.sha256, "path": str(path) if path else None,
+            "size_bytes": render.size_bytes, "tags": tags_of(session, [render_id]).get(render_id, []),
             "record": build(session, render)}

@@ -4,7 +4,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from atlas.core.catalogue import licences
 from atlas.core.catalogue.store import sha256_file
@@ -105,5 +105,5 @@ def get(session: Session, name: str, kind: str | None = None) -> Model:
 def default_checkpoint(session: Session) -> Model | None:
     """The newest real checkpoint the user added, else the demo model (None if neither exists yet)."""
     rows = session.exec(select(Model).where(Model.kind == "checkpoint")
-                        .order_by(Model.demo, Model.id.desc())).all()
+                        .order_by(col(Model.demo), col(Model.id).desc())).all()
     return rows[0] if rows else None

@@ -1,6 +1,6 @@
 """Tags on renders."""
 
-from sqlmodel import Session, delete
+from sqlmodel import Session, col, delete
 
 from atlas.core.catalogue.tables import Tag
 from atlas.core.errors import BadInput
@@ -15,7 +15,7 @@ def check_tag(name: str) -> str:
 
 def set_tags(session: Session, render_id: int, add=(), remove=()) -> None:
     for name in remove:
-        session.exec(delete(Tag).where(Tag.render_id == render_id, Tag.name == check_tag(name)))
+        session.exec(delete(Tag).where(col(Tag.render_id) == render_id, col(Tag.name) == check_tag(name)))
     for name in add:
         name = check_tag(name)
         if session.get(Tag, (render_id, name)) is None:

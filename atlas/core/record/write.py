@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from atlas.core.catalogue import Catalogue
-from atlas.core.catalogue.tables import Pass, Render, Run, utcnow
+from atlas.core.catalogue.tables import Pass, Render, Run, flushed_id, utcnow
 from atlas.core.files.embed import embed_png
 from atlas.core.record.build import build, validate
 from atlas.core.trust.signing import sign_render
@@ -50,7 +50,7 @@ def begin_pass(catalogue: Catalogue, step: Pass) -> int:
     with catalogue.session() as session:
         session.add(step)
         session.commit()
-        return step.id
+        return flushed_id(step)
 
 
 @contextmanager
@@ -104,7 +104,7 @@ def finish_pass(catalogue: Catalogue, pass_id: int, png_data: bytes, width: int,
         digest, rel, created = catalogue.store.put(data, "png")
         try:
             render.sha256, render.store_path, render.size_bytes = digest, rel, len(data)
-            set_tags(session, render.id, add=info.tags)
+            set_tags(session, flushed_id(render), add=info.tags)
             session.commit()
         except BaseException:
             if created:

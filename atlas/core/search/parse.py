@@ -10,7 +10,7 @@ The fields, their value types and aliases are those of `fields.REGISTRY`.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from atlas.core.errors import BadInput
@@ -37,7 +37,7 @@ class Match:
     """`field` equals `value` (text: case-insensitive; `glob` when the value holds `*` wildcards)."""
 
     field: str
-    value: object
+    value: str | int | float
     glob: bool = False
 
 
@@ -46,8 +46,8 @@ class Range:
     """low <= field < high (`high_open`) or <= high; either end may be None (open)."""
 
     field: str
-    low: object = None
-    high: object = None
+    low: int | float | datetime | None = None
+    high: int | float | datetime | None = None
     low_inclusive: bool = True
     high_inclusive: bool = True
 
@@ -89,10 +89,13 @@ class Sort:
     descending: bool
 
 
+NEWEST_FIRST = (Sort("created", True),)
+
+
 @dataclass(frozen=True)
 class Query:
     where: object  # And/Or/... or None for "everything"
-    sort: tuple = field(default=(Sort("created", True),))
+    sort: tuple[Sort, ...] = NEWEST_FIRST
 
 
 # ---- tokenizer -------------------------------------------------------------------------------
@@ -300,7 +303,10 @@ def parse(text: str) -> Query:
     bad = _CONTROL.search(text)
     if bad:  # NUL and friends: PostgreSQL refuses them in text, and no prompt holds them
         raise QuerySyntaxError(f"control character {bad.group()!r} in the query", bad.group(), bad.start() + 1)
-    alternatives, current, sorts, last_or = [], [], [], None
+    alternatives: list[object] = []
+    current: list[object] = []
+    sorts: list[Sort] = []
+    last_or: Token | None = None
     for tok in tokenize(text):
         if tok.text == "OR" and not tok.quoted:
             if not current:
@@ -316,4 +322,4 @@ def parse(text: str) -> Query:
     if current:
         alternatives.append(_collapse(And, current))
     where = _collapse(Or, alternatives) if alternatives else None
-    return Query(where, tuple(sorts) if sorts else Query.__dataclass_fields__["sort"].default)
+    return Query(where, tuple(sorts) if sorts else NEWEST_FIRST)

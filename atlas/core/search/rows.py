@@ -8,9 +8,10 @@ however many rows are shown: never a query per row, never the whole table in mem
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import Label, func, select
+from sqlmodel import Session, col
 
 from atlas.core.catalogue import tags_of
 from atlas.core.catalogue.tables import Render
@@ -54,14 +55,15 @@ SORT_FIELDS = {key: FIELDS[key].sort_key
 # An import pass keeps the model name it found in the file in its settings (no Model row).
 _MODEL_NAME = func.coalesce(ProducerModel.name, Producer.settings["model"].as_string())
 # Labelled with the names of `Row`'s fields, so a result row maps onto one by name.
-ROW_COLUMNS = (
-    Render.id.label("id"), Render.created.label("created"), Render.width.label("width"),
-    Render.height.label("height"), _MODEL_NAME.label("model"), Producer.sampler.label("sampler"),
-    Producer.steps.label("steps"), Producer.cfg.label("cfg"), Producer.seed.label("seed"),
-    Render.licence_id.label("licence"), Producer.prompt.label("prompt"), Producer.kind.label("kind"),
-    Producer.negative_prompt.label("negative_prompt"), Producer.denoise.label("denoise"),
-    Render.format.label("format"), Render.tool.label("tool"), Render.author.label("author"),
-    Render.sha256.label("sha256"), Render.store_path.label("store_path"), Render.linked_path.label("linked_path"),
+ROW_COLUMNS: tuple[Label[Any], ...] = (
+    col(Render.id).label("id"), col(Render.created).label("created"), col(Render.width).label("width"),
+    col(Render.height).label("height"), _MODEL_NAME.label("model"), col(Producer.sampler).label("sampler"),
+    col(Producer.steps).label("steps"), col(Producer.cfg).label("cfg"), col(Producer.seed).label("seed"),
+    col(Render.licence_id).label("licence"), col(Producer.prompt).label("prompt"), col(Producer.kind).label("kind"),
+    col(Producer.negative_prompt).label("negative_prompt"), col(Producer.denoise).label("denoise"),
+    col(Render.format).label("format"), col(Render.tool).label("tool"), col(Render.author).label("author"),
+    col(Render.sha256).label("sha256"), col(Render.store_path).label("store_path"),
+    col(Render.linked_path).label("linked_path"),
 )
 
 
@@ -71,7 +73,7 @@ def statement(text: str | Query = "", sort: str | None = None, descending: bool 
     stmt = sql.statement(parse(text) if isinstance(text, str) else text, dialect).with_only_columns(*ROW_COLUMNS)
     if sort is not None:
         key = SORT_FIELDS[sort]
-        tie = Render.id.desc() if descending else Render.id.asc()
+        tie = col(Render.id).desc() if descending else col(Render.id).asc()
         stmt = stmt.order_by(None).order_by(key.desc() if descending else key.asc(), tie)
     return stmt
 
@@ -90,7 +92,7 @@ def page(session: Session, text: str | Query = "", offset: int = 0, limit: int =
 def count(session: Session, text: str | Query = "") -> int:
     """How many renders match query `text` (all renders when it is empty)."""
     if isinstance(text, str) and not text.strip():  # the common case: no joins needed
-        return session.scalar(select(func.count()).select_from(Render))
+        return session.execute(select(func.count()).select_from(Render)).scalar_one()
     return sql.count(session, text)
 
 

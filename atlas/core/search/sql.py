@@ -6,9 +6,11 @@ character escaped first, so they match themselves. Each field's column and sort 
 from `fields.REGISTRY`; `MATCHERS` holds the fields whose condition is more than a comparison.
 """
 
-from sqlalchemy import and_, exists, false, func, or_, select, true
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from atlas.core import sampler_names as samplers
 from atlas.core.catalogue import fulltext
@@ -24,7 +26,7 @@ def like_pattern(value: str, glob: bool) -> str:
     return escaped.replace("*", "%") if glob else escaped
 
 
-def text_match(expr, value: str, glob: bool, contains: bool = False):
+def text_match(expr: SQLColumnExpression[Any], value: str, glob: bool, contains: bool = False) -> ColumnElement[bool]:
     """Case-insensitive equality (or LIKE for globs / substrings) of a text column."""
     if not glob and not contains:
         return func.lower(expr) == value.lower()
@@ -41,23 +43,23 @@ def _imported(key: str):
 
 def _lineage_has_kind(kind_value: str, glob: bool):
     """Render ids whose lineage has a pass of the kind: its producers, then everything made from them."""
-    seeds = select(Pass.render_id.label("render_id")).where(
-        Pass.status == "completed", Pass.render_id.is_not(None), text_match(Pass.kind, kind_value, glob))
+    seeds: Select[int | None] = select(col(Pass.render_id).label("render_id")).where(
+        col(Pass.status) == "completed", col(Pass.render_id).is_not(None), text_match(col(Pass.kind), kind_value, glob))
     # Unnamed: SQLAlchemy gives each CTE its own name, so one query may hold several kind: terms.
     lineage = seeds.cte(recursive=True)
     child = aliased(Pass)
     lineage = lineage.union(
-        select(child.render_id).where(child.input_render_id == lineage.c.render_id,
-                                      child.status == "completed", child.render_id.is_not(None)))
-    return Render.id.in_(select(lineage.c.render_id))
+        select(col(child.render_id)).where(col(child.input_render_id) == lineage.c.render_id,
+                                           col(child.status) == "completed", col(child.render_id).is_not(None)))
+    return col(Render.id).in_(select(lineage.c.render_id))
 
 
 def _tag(value: str, glob: bool):
-    return exists().where(Tag.render_id == Render.id, text_match(Tag.name, value, glob))
+    return exists().where(col(Tag.render_id) == Render.id, text_match(col(Tag.name), value, glob))
 
 
 def _model(value: str, glob: bool):
-    return or_(text_match(ProducerModel.name, value, glob), text_match(_imported("model"), value, glob))
+    return or_(text_match(col(ProducerModel.name), value, glob), text_match(_imported("model"), value, glob))
 
 
 def _model_hash(value: str, glob: bool):
@@ -88,11 +90,11 @@ def _sampler(value: str, glob: bool):
     """
     original = text_match(_imported("sampler_original"), value, glob)
     if glob:
-        return or_(text_match(Producer.sampler, value, True), original)
-    same = func.lower(Producer.sampler).in_(sorted(samplers.spellings(value)))
-    if samplers.normalise(value)[1] is not None:
-        same = or_(func.lower(Producer.sampler) == value.strip().lower(),
-                   and_(same, _schedule(samplers.normalise(value)[1], False)))
+        return or_(text_match(col(Producer.sampler), value, True), original)
+    same: ColumnElement[bool] = func.lower(Producer.sampler).in_(sorted(samplers.spellings(value)))
+    schedule = samplers.normalise(value)[1]
+    if schedule is not None:
+        same = or_(func.lower(Producer.sampler) == value.strip().lower(), and_(same, _schedule(schedule, False)))
     return or_(same, original)
 
 
@@ -103,8 +105,8 @@ MATCHERS = {"tag": _tag, "kind": _lineage_has_kind, "model": _model, "model-hash
 
 def _compared(name: str, dialect: str):
     """The field's column, its index hidden on SQLite when it has few values (see `FEW_VALUES`)."""
-    col = FIELDS[name].column
-    return col + 0 if dialect == "sqlite" and name in FEW_VALUES else col
+    column = FIELDS[name].compared
+    return column + 0 if dialect == "sqlite" and name in FEW_VALUES else column
 
 
 def _match(q: Match, dialect: str):
@@ -113,7 +115,7 @@ def _match(q: Match, dialect: str):
         return _compared(name, dialect) == value
     if name in MATCHERS:
         return MATCHERS[name](value, q.glob)
-    return text_match(FIELDS[name].column, value, q.glob, contains=FIELDS[name].substring and not q.glob)
+    return text_match(FIELDS[name].compared, value, q.glob, contains=FIELDS[name].substring and not q.glob)
 
 
 # Columns with few distinct values: a range over them matches a large share of the catalogue, and
@@ -134,9 +136,9 @@ def _range(q: Range, dialect: str):
 def _size(q: Size):
     parts = []
     if q.width is not None:
-        parts.append(Render.width == q.width)
+        parts.append(col(Render.width) == q.width)
     if q.height is not None:
-        parts.append(Render.height == q.height)
+        parts.append(col(Render.height) == q.height)
     return and_(*parts) if parts else true()
 
 
@@ -172,19 +174,19 @@ def condition(q, dialect: str):
 
 
 def _base(query: Query, dialect: str):
-    producer_join = and_(Producer.render_id == Render.id, Producer.status == "completed")
+    producer_join = and_(col(Producer.render_id) == Render.id, col(Producer.status) == "completed")
     return (select(Render)
             .outerjoin(Producer, producer_join)
-            .outerjoin(ProducerModel, ProducerModel.id == Producer.model_id)
+            .outerjoin(ProducerModel, col(ProducerModel.id) == Producer.model_id)
             .where(condition(query.where, dialect)))
 
 
 def _order(query: Query):
     order = []
     for s in query.sort:
-        col = FIELDS[s.field].sort_key
-        order.append(col.desc() if s.descending else col.asc())
-    tie = Render.id.desc() if (query.sort and query.sort[0].descending) else Render.id.asc()
+        key = FIELDS[s.field].sort_key
+        order.append(key.desc() if s.descending else key.asc())
+    tie = col(Render.id).desc() if (query.sort and query.sort[0].descending) else col(Render.id).asc()
     return order + [tie]
 
 
@@ -204,5 +206,5 @@ def count(session: Session, text: str | Query) -> int:
     dialect = session.get_bind().dialect.name
     query = parse(text) if isinstance(text, str) else text
     inner = _base(query, dialect).with_only_columns(Render.id).subquery()
-    return session.scalar(select(func.count()).select_from(inner))
+    return session.execute(select(func.count()).select_from(inner)).scalar_one()
 
