@@ -1,6 +1,7 @@
 """Query objects to SQL: every value is a bound parameter, nothing is concatenated into SQL.
 
-A render's parameters are those of the completed pass that produced it (`Pass.render_id`).
+A render's parameters are those of the completed pass that produced it (`Pass.render_id`); a field
+of a pass also matches the earlier sampling passes an import records beside it (`EARLIER`).
 Text fields compare case-insensitively; `*` becomes a LIKE wildcard with `%`, `_` and the escape
 character escaped first, so they match themselves. Each field's column and sort expression come
 from `fields.REGISTRY`; `MATCHERS` holds the fields whose condition is more than a comparison.
@@ -11,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from atlas.core.catalogue import fulltext
-from atlas.core.catalogue.tables import Pass, Render, Tag
+from atlas.core.catalogue.tables import Pass, Render, Tag, produces_render
 from atlas.core.search.fields import FIELDS, Producer, ProducerModel
 from atlas.core.search.parse import And, FullText, Match, Not, Or, Query, Range, Size, parse
 
@@ -51,12 +52,32 @@ def _lineage_has_kind(kind_value: str, glob: bool):
     return Render.id.in_(select(lineage.c.render_id))
 
 
+# The earlier sampling passes of an imported multi-pass file (`tables.produces_render`): import passes
+# with a position and no run, which the index on (run_id, position) finds alone.
+Earlier = aliased(Pass, name="earlier_pass")
+EARLIER = and_(Earlier.run_id.is_(None), Earlier.position.is_not(None), Earlier.kind == "import",
+               Earlier.status == "completed")
+PASS_FIELDS = {f.name for f in FIELDS.values() if getattr(f.column, "class_", None) is Pass
+               and getattr(f.column, "key", None) != "run_id"}
+
+
+def _or_earlier(name: str, build, dialect: str):
+    """`build(column)` for the field's column of the producer, or of an earlier pass of the render."""
+    found = build(_compared(name, dialect))
+    if name not in PASS_FIELDS:
+        return found
+    earlier = getattr(Earlier, FIELDS[name].column.key)
+    return or_(found, Render.id.in_(select(Earlier.render_id).where(EARLIER, build(earlier))))
+
+
 def _tag(value: str, glob: bool):
     return exists().where(Tag.render_id == Render.id, text_match(Tag.name, value, glob))
 
 
 def _model(value: str, glob: bool):
-    return or_(text_match(ProducerModel.name, value, glob), text_match(_imported("model"), value, glob))
+    earlier = select(Earlier.render_id).where(EARLIER, text_match(Earlier.settings["model"].as_string(), value, glob))
+    return or_(text_match(ProducerModel.name, value, glob), text_match(_imported("model"), value, glob),
+               Render.id.in_(earlier))
 
 
 def _model_hash(value: str, glob: bool):
@@ -80,10 +101,11 @@ def _compared(name: str, dialect: str):
 def _match(q: Match, dialect: str):
     name, value = q.field, q.value
     if isinstance(value, (int, float)):
-        return _compared(name, dialect) == value
+        return _or_earlier(name, lambda col: col == value, dialect)
     if name in MATCHERS:
         return MATCHERS[name](value, q.glob)
-    return text_match(FIELDS[name].column, value, q.glob, contains=FIELDS[name].substring and not q.glob)
+    contains = FIELDS[name].substring and not q.glob
+    return _or_earlier(name, lambda col: text_match(col, value, q.glob, contains=contains), "")
 
 
 # Columns with few distinct values: a range over them matches a large share of the catalogue, and
@@ -93,12 +115,15 @@ FEW_VALUES = {f.name for f in FIELDS.values() if f.few_values}
 
 
 def _range(q: Range, dialect: str):
-    col, parts = _compared(q.field, dialect), []
-    if q.low is not None:
-        parts.append(col >= q.low if q.low_inclusive else col > q.low)
-    if q.high is not None:
-        parts.append(col <= q.high if q.high_inclusive else col < q.high)
-    return and_(*parts) if parts else col.is_not(None)
+    def build(col):
+        parts = []
+        if q.low is not None:
+            parts.append(col >= q.low if q.low_inclusive else col > q.low)
+        if q.high is not None:
+            parts.append(col <= q.high if q.high_inclusive else col < q.high)
+        return and_(*parts) if parts else col.is_not(None)
+
+    return _or_earlier(q.field, build, dialect)
 
 
 def _size(q: Size):
@@ -142,7 +167,7 @@ def condition(q, dialect: str):
 
 
 def _base(query: Query, dialect: str):
-    producer_join = and_(Producer.render_id == Render.id, Producer.status == "completed")
+    producer_join = and_(Producer.render_id == Render.id, produces_render(Producer))
     return (select(Render)
             .outerjoin(Producer, producer_join)
             .outerjoin(ProducerModel, ProducerModel.id == Producer.model_id)
