@@ -291,3 +291,27 @@ def test_fuzz_graph_walker_gives_a_result_or_none_never_an_error():
         assert gen is None or gen.tool is not None
     assert found > 100  # the generator reaches the samplers, not only the refusals
     assert time.perf_counter() - started < 120
+
+
+def test_fixture_graphs_give_every_pass():
+    """sd-parsers' ComfyUI files: the file's own pass as before, and now the passes before it."""
+    from tests.support import FIXTURES
+
+    def passes(name):
+        return read(json.loads(Image.open(FIXTURES / "parsers" / "ComfyUI" / name).text["prompt"]))
+
+    base, hires = passes("night_evening_day_morning_cropped.png")
+    assert (base.seed, base.steps, base.sampler, base.model, base.width, base.height) == (
+        335608130539327, 13, "dpmpp_sde", "Anything-V3.0.ckpt", 704, 1280)
+    assert (hires.seed, hires.model, hires.width, hires.height) == (1122440447966177,
+                                                                    "AbyssOrangeMix2_hard.safetensors", 1088, 1920)
+    noisy = passes("noisy_latents_3_subjects_cropped.png")
+    assert [p.node for p in noisy] == ["57", "60", "64", "73", "58", "24"]  # four subjects, the merge, the upscale
+    assert noisy[4].seed is None and noisy[4].settings["add_noise"] is False  # it adds no noise: no seed used
+    assert (noisy[4].width, noisy[4].height) == (1280, 704)  # the composite's destination latent
+    first, second = passes("unclip_2pass_cropped.png")
+    assert (first.seed, first.model, second.seed) == (1106257833005336,
+                                                      "wd-1-5-beta2-aesthetic-unclip-h-fp32.safetensors",
+                                                      119080905858220)
+    (only,) = passes("img2img_cropped.png")
+    assert (only.width, only.denoise, only.model) == (None, 0.8700000000000001, "v1-5-pruned-emaonly.ckpt")
