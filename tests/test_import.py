@@ -12,6 +12,7 @@ from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Pass, Render
 from atlas.core.errors import BadInput
 from atlas.core.importers.batch import import_file, import_paths
+from atlas.core.record.build import producing_pass
 from atlas.core.search import sql as search
 from tests.support import FIXTURES
 
@@ -70,7 +71,10 @@ def sources(tmp_path):
 
 
 def producer(session, render_id) -> Pass:
-    return session.exec(select(Pass).where(Pass.render_id == render_id)).one()
+    """The pass that made the render (a multi-pass import records its earlier passes beside it)."""
+    found = producing_pass(session, render_id)
+    assert found is not None
+    return found
 
 
 def check_expected(catalogue, report, root):
@@ -111,7 +115,8 @@ def test_fixtures_import_with_every_field(request, backend, home, sources):
             # imported renders are found by search, 64-bit seeds included
             hits = search.search(session, "seed:6952411511246973023")
             assert [producer(session, r.id).settings["model"] for r in hits] == ["juggernautXL_v8Rundiffusion"]
-            assert len(search.search(session, "tool:comfyui model:*.ckpt")) == 2
+            # img2img and noisy_latents; night_evening's base pass too (its hires pass uses a .safetensors)
+            assert len(search.search(session, "tool:comfyui model:*.ckpt")) == 3
             assert len(search.search(session, "duck sampler:unipc")) == 3  # png, jpeg and the after-IDAT copy
             assert search.count(session, "model-hash:c0d1994c73") == 3
     finally:

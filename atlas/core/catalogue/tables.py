@@ -7,8 +7,8 @@ render; following `Pass.input_render_id` back gives the lineage. A run is one ex
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, and_, or_
+from sqlmodel import Field, SQLModel, col
 
 # 64-bit integers: BIGINT on PostgreSQL (int4 overflows with imported seeds and ns mtimes); SQLite's
 # INTEGER is 64-bit already, and keeping it there spares a table rebuild on upgrade.
@@ -119,6 +119,13 @@ class Pass(SQLModel, table=True):
     ended: datetime | None = None
     # For imports: the metadata exactly as found in the file, keyed by chunk/tag name.
     raw_metadata: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+def produces_render(step=Pass):
+    """SQL condition: `step` (Pass or an alias) is the pass that produced its render. An import of a
+    multi-pass file (a hires fix) also records the earlier sampling passes on the render, as `import`
+    passes with a `position` and no run (see importers/batch.py); they did not make the file."""
+    return and_(col(step.status) == "completed", or_(col(step.kind) != "import", col(step.position).is_(None)))
 
 
 class Tag(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""Import renders made by other tools: each file becomes a render with one `import` pass.
+"""Import renders made by other tools: each file becomes a render with an `import` pass per sampling pass.
 
 Files are read and hashed in worker processes (`importers.reader`), written to the catalogue in
 batches (one transaction each). A known sha256 is a duplicate and returns the existing render;
@@ -98,18 +98,34 @@ def _unchanged(session: Session, files: list[Path]) -> tuple[list[Path], list[di
     return todo, skipped
 
 
-def _pass_row(facts: FileFacts, render_id: int, now) -> dict:
+def _pass_rows(facts: FileFacts, render_id: int, now) -> list[dict]:
+    """The import pass of a file, and for a multi-pass file (a hires fix, a refiner) one more `import`
+    pass per earlier sampling pass, all on the file's render: each pass's seed, model, ... is then what
+    search matches. The earlier passes carry their `position` (0 = the first sampling pass) and no run;
+    the pass that made the file has none, as for any import (`tables.produces_render`). Every pass of a
+    multi-pass file says which it was in settings["pass"]; only the last keeps the raw metadata.
+    """
     gen = facts.generation if has_values(facts.generation) else None
     row = {"kind": "import", "status": "completed", "render_id": render_id, "started": now, "ended": now,
-           "prompt": "", "negative_prompt": "", "settings": {"source": facts.path}, "raw_metadata": facts.raw,
+           "prompt": "", "negative_prompt": "", "seed": None, "sampler": None, "steps": None, "cfg": None,
+           "denoise": None, "width": None, "height": None, "position": None,
+           "settings": {"source": facts.path}, "raw_metadata": facts.raw,
            "software": {"imported_from": gen.tool} if gen else {}}  # the record's software values are strings
-    if gen is not None:
-        row.update(prompt=gen.prompt, negative_prompt=gen.negative_prompt, seed=gen.seed, sampler=gen.sampler,
-                   steps=gen.steps, cfg=gen.cfg, denoise=gen.denoise, width=gen.width, height=gen.height,
-                   settings={**gen.settings, "tool": gen.tool, "source": facts.path})
+    if gen is None:
+        if facts.problem:
+            row["settings"]["metadata_problem"] = facts.problem
+        return [row]
+    rows = []
+    for position, step in enumerate([*gen.earlier, gen]):
+        rows.append({**row, "prompt": step.prompt, "negative_prompt": step.negative_prompt, "seed": step.seed,
+                     "sampler": step.sampler, "steps": step.steps, "cfg": step.cfg, "denoise": step.denoise,
+                     "width": step.width, "height": step.height,
+                     "position": position if step is not gen else None,
+                     "settings": {**step.settings, "tool": step.tool, "source": facts.path},
+                     "raw_metadata": facts.raw if step is gen else None})
     if facts.problem:
-        row["settings"]["metadata_problem"] = facts.problem
-    return row
+        rows[-1]["settings"]["metadata_problem"] = facts.problem
+    return rows
 
 
 def _render_row(facts: FileFacts, mode: str) -> dict:
@@ -152,7 +168,8 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
                 ids = list(session.scalars(insert(Render).returning(col(Render.id), sort_by_parameter_order=True),
                                            [_render_row(f, mode) for f in fresh]))
                 now = utcnow()
-                session.execute(insert(Pass), [_pass_row(f, rid, now) for f, rid in zip(fresh, ids, strict=False)])
+                session.execute(insert(Pass), [row for f, rid in zip(fresh, ids, strict=False)
+                                                for row in _pass_rows(f, rid, now)])
                 known.update((f.sha256, rid) for f, rid in zip(fresh, ids, strict=False))
             if new_files:
                 os.sync()  # the copies are on disk before the catalogue points at them

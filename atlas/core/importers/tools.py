@@ -33,6 +33,9 @@ class Generation:
     width: int | None = None
     height: int | None = None
     settings: dict = field(default_factory=dict)
+    # The sampling passes before this one, oldest first, when the file records several (a ComfyUI
+    # hires fix or refiner graph): this Generation is the pass that made the image itself.
+    earlier: list["Generation"] = field(default_factory=list)
 
 
 def json_safe(value):
@@ -86,17 +89,7 @@ def from_sd_parsers(info, raw: dict) -> Generation:
     """Pass fields from sd-parsers' reading `info` of the texts `raw`."""
     gen = Generation(tool=TOOL_NAMES.get(getattr(info.generator, "value", str(info.generator)), "unknown"))
     samplers = list(info.samplers)
-    chosen = samplers[0] if samplers else None
-    graph_size: tuple[int | None, int | None] = (None, None)
-    if gen.tool == "ComfyUI" and samplers:
-        try:
-            graph = json.loads(raw.get("prompt") or "{}")
-        except (ValueError, TypeError):
-            graph = {}
-        final = comfyui.final_sampler(graph) if len(samplers) > 1 else samplers[0].sampler_id
-        chosen = next((s for s in samplers if s.sampler_id == final), samplers[-1])
-        if chosen.sampler_id is not None:
-            graph_size = comfyui.latent_size(graph, chosen.sampler_id)
+    chosen = samplers[0] if samplers else None  # ComfyUI graphs with a sampler are read by `from_comfyui`
     meta = dict(info.metadata or {})
     if chosen is not None:
         params = dict(chosen.parameters or {})
@@ -120,8 +113,6 @@ def from_sd_parsers(info, raw: dict) -> Generation:
     if gen.steps is None and "steps" in meta:
         gen.steps = _int(meta.pop("steps"))
     gen.width, gen.height = _size(meta)
-    if gen.width is None and graph_size[0] is not None:
-        gen.width, gen.height = graph_size
     if model is not None:
         gen.settings["model"] = model.name
         if model.hash:
@@ -143,6 +134,45 @@ def from_sd_parsers(info, raw: dict) -> Generation:
     if len(samplers) > 1:  # the other samplers of a multi-pass graph
         gen.settings["samplers"] = [{"id": s.sampler_id, "name": s.name, "parameters": s.parameters,
                                      "model": s.model.name if s.model else None} for s in samplers]
+    gen.settings = json_safe(gen.settings)
+    return gen
+
+
+# Where ComfyUI's save nodes put the API graph: the PNG chunk, and for JPEG/WebP an EXIF text
+# prefixed "prompt:" (core's WebP saver uses Model, others Make, ImageDescription or UserComment).
+COMFYUI_SOURCES = ("prompt", "exif:Model", "exif:Make", "exif:ImageDescription", "exif:UserComment")
+
+
+def from_comfyui(raw: dict) -> Generation | None:
+    """The passes of the first ComfyUI API graph in `raw` that has a sampler behind its output."""
+    for source in COMFYUI_SOURCES:
+        passes = comfyui.read_graph(raw.get(source))
+        if passes:
+            gens = [_comfyui_pass(p, i, len(passes)) for i, p in enumerate(passes)]
+            final = gens[-1]
+            final.earlier = gens[:-1]
+            if len(gens) > 1:
+                final.settings["samplers"] = [{"id": p.node, "class_type": p.class_type, "name": p.sampler}
+                                              for p in passes]
+            if source != "prompt":
+                final.settings["graph_source"] = source
+            return final
+    return None
+
+
+def _comfyui_pass(found: comfyui.SamplingPass, index: int, count: int) -> Generation:
+    gen = Generation(tool="ComfyUI", prompt=found.prompt, negative_prompt=found.negative_prompt,
+                     sampler=found.sampler, steps=found.steps, cfg=found.cfg, denoise=found.denoise,
+                     width=found.width, height=found.height)
+    _set_seed(gen, found.seed)
+    if found.model:
+        gen.settings["model"] = found.model
+    if found.scheduler:
+        gen.settings["scheduler"] = found.scheduler
+    gen.settings.update(found.settings)
+    gen.settings["node"] = {"id": found.node, "class_type": found.class_type}
+    if count > 1:
+        gen.settings["pass"] = {"index": index + 1, "of": count}
     gen.settings = json_safe(gen.settings)
     return gen
 
@@ -232,6 +262,9 @@ def interpret(raw: dict) -> Generation | None:
             return from_atlas(json.loads(raw[PROVENANCE_KEY]))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             pass  # a damaged record: fall back to the infotext beside it
+    comfy = from_comfyui(raw)
+    if comfy is not None:
+        return comfy
     texts = parser_texts(raw)
     parameters = texts.get("parameters")
     if isinstance(parameters, str) and "sui_image_params" in parameters:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 
 from atlas.core.catalogue import Catalogue, licence_ref, tags_of
-from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run, flushed_id
+from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run, flushed_id, produces_render
 from atlas.core.errors import AtlasError, NotFound
 from atlas.core.settings import MAX_INT
 
@@ -37,7 +37,7 @@ def model_ref(session: Session, model_id: int | None) -> dict | None:
 
 def producing_pass(session: Session, render_id: int) -> Pass | None:
     return session.exec(
-        select(Pass).where(Pass.render_id == render_id, Pass.status == "completed")
+        select(Pass).where(Pass.render_id == render_id, produces_render(Pass))
     ).first()
 
 

@@ -1,6 +1,7 @@
 """Query objects to SQL: every value is a bound parameter, nothing is concatenated into SQL.
 
-A render's parameters are those of the completed pass that produced it (`Pass.render_id`).
+A render's parameters are those of the completed pass that produced it (`Pass.render_id`); a field
+of a pass also matches the earlier sampling passes an import records beside it (`EARLIER`).
 Text fields compare case-insensitively; `*` becomes a LIKE wildcard with `%`, `_` and the escape
 character escaped first, so they match themselves. Each field's column and sort expression come
 from `fields.REGISTRY`; `MATCHERS` holds the fields whose condition is more than a comparison.
@@ -14,7 +15,7 @@ from sqlmodel import Session, col
 
 from atlas.core import sampler_names as samplers
 from atlas.core.catalogue import fulltext
-from atlas.core.catalogue.tables import Pass, Render, Tag
+from atlas.core.catalogue.tables import Pass, Render, Tag, produces_render
 from atlas.core.search.fields import FIELDS, Producer, ProducerModel
 from atlas.core.search.parse import And, FullText, Match, Not, Or, Query, Range, Size, parse
 
@@ -54,12 +55,34 @@ def _lineage_has_kind(kind_value: str, glob: bool):
     return col(Render.id).in_(select(lineage.c.render_id))
 
 
+# The earlier sampling passes of an imported multi-pass file (`tables.produces_render`): import passes
+# with a position and no run, which the index on (run_id, position) finds alone.
+Earlier = aliased(Pass, name="earlier_pass")
+EARLIER = and_(col(Earlier.run_id).is_(None), col(Earlier.position).is_not(None), col(Earlier.kind) == "import",
+               col(Earlier.status) == "completed")
+# Field name -> the Pass attribute it compares, for the fields an earlier pass can match too.
+PASS_FIELDS = {f.name: key for f in FIELDS.values() if getattr(f.column, "class_", None) is Pass
+               and (key := getattr(f.column, "key", None)) not in (None, "run_id")}
+
+
+def _or_earlier(name: str, build, dialect: str):
+    """`build(column)` for the field's column of the producer, or of an earlier pass of the render."""
+    found = build(_compared(name, dialect))
+    if name not in PASS_FIELDS:
+        return found
+    earlier = getattr(Earlier, PASS_FIELDS[name])
+    return or_(found, col(Render.id).in_(select(col(Earlier.render_id)).where(EARLIER, build(earlier))))
+
+
 def _tag(value: str, glob: bool):
     return exists().where(col(Tag.render_id) == Render.id, text_match(col(Tag.name), value, glob))
 
 
 def _model(value: str, glob: bool):
-    return or_(text_match(col(ProducerModel.name), value, glob), text_match(_imported("model"), value, glob))
+    imported = Earlier.settings["model"].as_string()
+    earlier = select(col(Earlier.render_id)).where(EARLIER, text_match(imported, value, glob))
+    return or_(text_match(col(ProducerModel.name), value, glob), text_match(_imported("model"), value, glob),
+               col(Render.id).in_(earlier))
 
 
 def _model_hash(value: str, glob: bool):
@@ -112,10 +135,11 @@ def _compared(name: str, dialect: str):
 def _match(q: Match, dialect: str):
     name, value = q.field, q.value
     if isinstance(value, (int, float)):
-        return _compared(name, dialect) == value
+        return _or_earlier(name, lambda column: column == value, dialect)
     if name in MATCHERS:
         return MATCHERS[name](value, q.glob)
-    return text_match(FIELDS[name].compared, value, q.glob, contains=FIELDS[name].substring and not q.glob)
+    contains = FIELDS[name].substring and not q.glob
+    return _or_earlier(name, lambda column: text_match(column, value, q.glob, contains=contains), "")
 
 
 # Columns with few distinct values: a range over them matches a large share of the catalogue, and
@@ -125,12 +149,15 @@ FEW_VALUES = {f.name for f in FIELDS.values() if f.few_values}
 
 
 def _range(q: Range, dialect: str):
-    col, parts = _compared(q.field, dialect), []
-    if q.low is not None:
-        parts.append(col >= q.low if q.low_inclusive else col > q.low)
-    if q.high is not None:
-        parts.append(col <= q.high if q.high_inclusive else col < q.high)
-    return and_(*parts) if parts else col.is_not(None)
+    def build(col):
+        parts = []
+        if q.low is not None:
+            parts.append(col >= q.low if q.low_inclusive else col > q.low)
+        if q.high is not None:
+            parts.append(col <= q.high if q.high_inclusive else col < q.high)
+        return and_(*parts) if parts else col.is_not(None)
+
+    return _or_earlier(q.field, build, dialect)
 
 
 def _size(q: Size):
@@ -174,7 +201,7 @@ def condition(q, dialect: str):
 
 
 def _base(query: Query, dialect: str):
-    producer_join = and_(col(Producer.render_id) == Render.id, col(Producer.status) == "completed")
+    producer_join = and_(col(Producer.render_id) == Render.id, produces_render(Producer))
     return (select(Render)
             .outerjoin(Producer, producer_join)
             .outerjoin(ProducerModel, col(ProducerModel.id) == Producer.model_id)
