@@ -6,7 +6,9 @@ import textwrap
 import click
 
 from atlas.cli.common import console, open_catalogue
+from atlas.core.limits import MAX_LIST_LIMIT
 from atlas.core.search import fields
+from atlas.core.settings import MAX_INT
 
 SYNTAX = """Find renders. QUERY words are ANDed, e.g.  sampler:"Euler a" cfg:7 steps:40..60 city
 
@@ -46,8 +48,9 @@ class SearchCommand(click.Command):
 @click.command(cls=SearchCommand, help=help_text(),
                context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @click.argument("query", nargs=-1, type=click.UNPROCESSED)
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
-@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIST_LIMIT), default=50, show_default=True,
+              help="At most this many.")
+@click.option("--offset", type=click.IntRange(min=0, max=MAX_INT), default=0, help="Skip this many first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--paths", is_flag=True, help="Only the file paths, one per line (for piping).")
 @click.option("--count", "only_count", is_flag=True, help="Only the number of matching renders.")

@@ -1,6 +1,7 @@
 import click
 
 from atlas.cli.common import console, echo_json, json_option, open_catalogue
+from atlas.core.limits import MAX_LIST_LIMIT
 
 
 @click.command()
@@ -76,7 +77,7 @@ def show_render(facts: dict) -> None:
 
 
 @click.command("list")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIST_LIMIT), default=50, show_default=True)
 @json_option
 @click.pass_context
 def list_renders(ctx, limit, as_json):
