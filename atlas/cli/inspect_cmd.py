@@ -1,6 +1,6 @@
 import click
 
-from atlas.cli.common import echo_json, json_option
+from atlas.cli.common import echo, echo_json, json_option
 
 
 @click.command()
@@ -23,7 +23,6 @@ def inspect(ctx, file, as_json):
 
 
 def show(facts: dict) -> None:
-    echo = click.echo
     echo(f"file      {facts['file']}")
     echo(f"format    {facts['format']} {facts['width']}x{facts['height']}, {facts['size_bytes']} bytes")
     echo(f"sha256    {facts['sha256']}")

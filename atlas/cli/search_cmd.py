@@ -9,6 +9,7 @@ from atlas.cli.common import console, open_catalogue
 from atlas.core.limits import MAX_LIST_LIMIT
 from atlas.core.search import fields
 from atlas.core.settings import MAX_INT
+from atlas.core.terminal import safe
 
 SYNTAX = """Find renders. QUERY words are ANDed, e.g.  sampler:"Euler a" cfg:7 steps:40..60 city
 
@@ -73,7 +74,7 @@ def search(ctx, query, limit, offset, as_json, paths, only_count):
     if paths:
         for row in rows:
             if row["path"]:
-                click.echo(row["path"])
+                click.echo(safe(row["path"]))
     elif as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False, default=str))
@@ -100,9 +101,10 @@ def print_table(rows: list[dict]) -> None:
                          min_width=20 if name == "prompt" else None, ratio=1 if name == "prompt" else None)
     for row in rows:
         excerpt = row["prompt"] if len(row["prompt"]) <= 60 else row["prompt"][:59] + "…"
-        table.add_row(str(row["id"]), row["created"][:16].replace("T", " "), f"{row['width']}x{row['height']}",
-                      row["model"] or "-", row["sampler"] or "-", _text(row["steps"]), _text(row["cfg"]),
-                      _text(row["seed"]), excerpt)
+        cells = (str(row["id"]), row["created"][:16].replace("T", " "), f"{row['width']}x{row['height']}",
+                 row["model"] or "-", row["sampler"] or "-", _text(row["steps"]), _text(row["cfg"]),
+                 _text(row["seed"]), excerpt)
+        table.add_row(*map(safe, cells))
     out.print(table, markup=False)
 
 
