@@ -88,3 +88,21 @@ def test_render_with_hostile_prompt_and_title(catalogue, cli):
         assert _raw_controls((result.out + result.err).encode()) == [], args
     assert "\\x1b]0;pwn\\x07" in cli("show", render.id).out
     assert json.loads(cli("show", "--json", render.id).out)["record"]["render"]["title"] == HOSTILE
+
+
+def test_tui_text_shows_escapes(catalogue):
+    """Textual strips BEL, BS, VT, FF and CR only: ESC, NUL and C1 would reach the terminal."""
+    from atlas.core.actions import detail, listing
+    from atlas.core.catalogue.tables import Pass
+    from atlas.core.record.write import RenderInfo, begin_pass, finish_pass
+    from atlas.tui.widgets.detail_pane import facts_text
+    from atlas.tui.widgets.results import cells
+
+    step = Pass(kind="txt2img", prompt=HOSTILE, seed=1, sampler="Euler", steps=2, cfg=7.0, width=16, height=16,
+                software={"atlas": "test"}, device="cpu", settings={})
+    render = finish_pass(catalogue, begin_pass(catalogue, step), small_png(16, 16), 16, 16,
+                         RenderInfo(title=HOSTILE, licence_id="CC0-1.0"))
+    shown = facts_text(detail.detail(catalogue, render.id))
+    assert "\\x1b[2J" in shown and not terminal.has_unsafe(shown, multiline=True)
+    row = listing.page(catalogue, "")[0]
+    assert not any(terminal.has_unsafe(cell, multiline=False) for cell in cells(row))
