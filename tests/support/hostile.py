@@ -33,8 +33,10 @@ def _cap_memory():
 
 def run_capped(*args, home: Path, timeout: float = 60) -> tuple[subprocess.CompletedProcess, int]:
     """`atlas ARGS...` in a child with a timeout and a memory cap: (the result, its peak RSS in bytes)."""
-    code = ("import resource, sys\nfrom atlas.cli.main import main\ncode = main(sys.argv[1:])\n"
-            "sys.stderr.write(f'\\nPEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')\n"
+    # VmHWM, not ru_maxrss: the latter keeps the forking parent's peak across exec (a test worker with torch).
+    code = ("import sys\nfrom atlas.cli.main import main\ncode = main(sys.argv[1:])\n"
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+            "sys.stderr.write(f'\\nPEAK_RSS_KB={hwm}\\n')\n"
             "sys.exit(code)")
     env = {**os.environ, "ATLAS_HOME": str(home)}
     env.pop("ATLAS_DATABASE_URL", None)
