@@ -6,6 +6,7 @@ import sys
 import click
 
 from atlas.core.catalogue import DEFAULT_BUSY_TIMEOUT_S, Catalogue
+from atlas.core.terminal import safe
 
 
 def open_catalogue(ctx: click.Context, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> Catalogue:
@@ -15,6 +16,12 @@ def open_catalogue(ctx: click.Context, busy_timeout: float = DEFAULT_BUSY_TIMEOU
         root.obj["catalogue"] = Catalogue.open(root.obj.get("home"), busy_timeout)
         ctx.call_on_close(root.obj["catalogue"].close)
     return root.obj["catalogue"]
+
+
+def echo(text, err: bool = False) -> None:
+    """Print a line of human-readable output: control characters from prompts, titles, paths and
+    metadata are shown as escapes (atlas.core.terminal), newlines and tabs kept."""
+    click.echo(safe(text, multiline=True), err=err)
 
 
 def echo_json(value) -> None:

@@ -1,6 +1,6 @@
 import click
 
-from atlas.cli.common import echo_json, json_option, open_catalogue
+from atlas.cli.common import echo, echo_json, json_option, open_catalogue
 from atlas.core.errors import BadInput
 
 
@@ -35,6 +35,6 @@ def export(ctx, render_ids, query, to_dir, fmt, name_template, categories, descr
         echo_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['render_id']:>6}  {row['path']}")
-    click.echo(f"exported {len(rows)} render{'s' if len(rows) != 1 else ''} to {to_dir} "
+        echo(f"{row['render_id']:>6}  {row['path']}")
+    echo(f"exported {len(rows)} render{'s' if len(rows) != 1 else ''} to {to_dir} "
                f"(batch.jsonl, upload.py)", err=True)

@@ -2,7 +2,7 @@
 
 import click
 
-from atlas.cli.common import echo_json, open_catalogue
+from atlas.cli.common import echo, echo_json, open_catalogue
 
 
 @click.command("import")
@@ -33,8 +33,8 @@ def import_command(ctx, paths, recursive, mode, workers, as_json):
         echo_json(report.to_dict())
     else:
         for item in report.unreadable:
-            click.echo(f"unreadable: {item['path']}: {item['reason']}", err=True)
-        click.echo(report.summary())
+            echo(f"unreadable: {item['path']}: {item['reason']}", err=True)
+        echo(report.summary())
     if report.unreadable:
         from atlas.core.errors import AtlasError
 

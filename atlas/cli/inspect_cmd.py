@@ -1,6 +1,6 @@
 import click
 
-from atlas.cli.common import echo_json, json_option
+from atlas.cli.common import echo, echo_json, json_option
 
 
 @click.command()
@@ -23,7 +23,6 @@ def inspect(ctx, file, as_json):
 
 
 def show(facts: dict) -> None:
-    echo = click.echo
     echo(f"file      {facts['file']}")
     echo(f"format    {facts['format']} {facts['width']}x{facts['height']}, {facts['size_bytes']} bytes")
     echo(f"sha256    {facts['sha256']}")
@@ -35,9 +34,10 @@ def show(facts: dict) -> None:
             echo(f"  {key}: {value}")
     record = facts["record"]
     if record:
-        lineage = record.get("lineage") or []
+        lineage = record.get("lineage") if isinstance(record, dict) else None
+        lineage = lineage if isinstance(lineage, list) else []
         kinds = ", ".join(str(step.get("kind")) for step in lineage if isinstance(step, dict))
-        echo(f"atlas     record of render {record.get('render', {}).get('id')}: {len(lineage)} passes ({kinds})")
+        echo(f"atlas     record of render {_render_id(record)}: {len(lineage)} passes ({kinds})")
     for key, value in (facts["xmp"] or {}).items():
         if key != "atlas:Provenance":
             echo(f"xmp       {key}: {value}")
@@ -59,3 +59,9 @@ def show(facts: dict) -> None:
         echo(f"problem   {problem}")
     if not (params or record or facts["xmp"] or facts["exif_user_comment"] or facts["text"] or c2pa):
         echo("no embedded metadata found")
+
+
+def _render_id(record) -> object:
+    """The render id a record names; a record of the wrong shape (a schema problem, listed) names none."""
+    render = record.get("render") if isinstance(record, dict) else None
+    return render.get("id") if isinstance(render, dict) else None

@@ -6,6 +6,7 @@ import sys
 import click
 
 from atlas.core.errors import AtlasError
+from atlas.core.terminal import safe
 
 # name -> "module:attribute"; each module holds one command or command group.
 COMMANDS = {
@@ -67,7 +68,7 @@ def main(argv=None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except AtlasError as exc:
-        click.echo(f"atlas: error: {exc}", err=True)
+        click.echo(safe(f"atlas: error: {exc}", multiline=True), err=True)  # messages quote files' text
         return exc.exit_code
     return 0
 

@@ -1,6 +1,6 @@
 import click
 
-from atlas.cli.common import echo_json, json_option, open_catalogue
+from atlas.cli.common import echo, echo_json, json_option, open_catalogue
 
 
 @click.group()
@@ -25,7 +25,7 @@ def add(ctx, source, name, licence_id, kind, pipeline_config, as_json):
     if as_json:
         echo_json(facts)
     else:
-        click.echo(f"registered {facts['name']} ({facts['kind']}, {facts['short_hash']}, {facts['licence']})")
+        echo(f"registered {facts['name']} ({facts['kind']}, {facts['short_hash']}, {facts['licence']})")
 
 
 @model.command("list")
@@ -43,4 +43,4 @@ def list_models(ctx, as_json):
         click.echo("no models registered yet (the demo model is built on first use)")
     for m in rows:
         label = " [demo: random weights]" if m["demo"] else ""
-        click.echo(f"{m['name']:<28} {m['kind']:<10} {m['short_hash']}  {m['licence']}{label}")
+        echo(f"{m['name']:<28} {m['kind']:<10} {m['short_hash']}  {m['licence']}{label}")

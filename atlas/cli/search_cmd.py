@@ -6,7 +6,10 @@ import textwrap
 import click
 
 from atlas.cli.common import console, open_catalogue
+from atlas.core.limits import MAX_LIST_LIMIT
 from atlas.core.search import fields
+from atlas.core.settings import MAX_INT
+from atlas.core.terminal import safe
 
 SYNTAX = """Find renders. QUERY words are ANDed, e.g.  sampler:"Euler a" cfg:7 steps:40..60 city
 
@@ -46,8 +49,9 @@ class SearchCommand(click.Command):
 @click.command(cls=SearchCommand, help=help_text(),
                context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @click.argument("query", nargs=-1, type=click.UNPROCESSED)
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many.")
-@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip this many first.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIST_LIMIT), default=50, show_default=True,
+              help="At most this many.")
+@click.option("--offset", type=click.IntRange(min=0, max=MAX_INT), default=0, help="Skip this many first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--paths", is_flag=True, help="Only the file paths, one per line (for piping).")
 @click.option("--count", "only_count", is_flag=True, help="Only the number of matching renders.")
@@ -70,7 +74,7 @@ def search(ctx, query, limit, offset, as_json, paths, only_count):
     if paths:
         for row in rows:
             if row["path"]:
-                click.echo(row["path"])
+                click.echo(safe(row["path"]))
     elif as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False, default=str))
@@ -97,9 +101,10 @@ def print_table(rows: list[dict]) -> None:
                          min_width=20 if name == "prompt" else None, ratio=1 if name == "prompt" else None)
     for row in rows:
         excerpt = row["prompt"] if len(row["prompt"]) <= 60 else row["prompt"][:59] + "…"
-        table.add_row(str(row["id"]), row["created"][:16].replace("T", " "), f"{row['width']}x{row['height']}",
-                      row["model"] or "-", row["sampler"] or "-", _text(row["steps"]), _text(row["cfg"]),
-                      _text(row["seed"]), excerpt)
+        cells = (str(row["id"]), row["created"][:16].replace("T", " "), f"{row['width']}x{row['height']}",
+                 row["model"] or "-", row["sampler"] or "-", _text(row["steps"]), _text(row["cfg"]),
+                 _text(row["seed"]), excerpt)
+        table.add_row(*map(safe, cells))
     out.print(table, markup=False)
 
 

@@ -1,6 +1,8 @@
 import click
 
-from atlas.cli.common import console, echo_json, json_option, open_catalogue
+from atlas.cli.common import console, echo, echo_json, json_option, open_catalogue
+from atlas.core.limits import MAX_LIST_LIMIT
+from atlas.core.terminal import safe
 
 
 @click.command()
@@ -18,7 +20,7 @@ def show(ctx, render_id, as_json, wikitext):
         if as_json:
             echo_json({"id": int(render_id), "wikitext": text})
         else:
-            click.echo(text, nl=False)
+            click.echo(safe(text, multiline=True), nl=False)
         return
     from atlas.core.actions import detail
 
@@ -40,22 +42,24 @@ def pass_summary(step: dict) -> str:
 
 
 def show_render(facts: dict) -> None:
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     record, out = facts["record"], console()
     render = record["render"]
-    out.print(f"[bold]render {facts['id']}[/bold]  {render.get('title') or ''}")
-    out.print(f"file     {facts['path']}")
+    out.print(f"[bold]render {facts['id']}[/bold]  {escape(safe(render.get('title') or ''))}")
+    out.print(safe(f"file     {facts['path']}"), markup=False)
     out.print(f"sha256   {facts['sha256']}")
     out.print(f"size     {render['width']}x{render['height']} {render['format']}, {facts['size_bytes']} bytes")
-    out.print(f"created  {render['created']}   author {render.get('author') or '-'}")
+    out.print(safe(f"created  {render['created']}   author {render.get('author') or '-'}"), markup=False)
     licence = render.get("licence")
-    out.print(f"licence  {licence['name'] + ' (' + licence['id'] + ')' if licence else '-'}")
+    out.print(safe(f"licence  {licence['name'] + ' (' + licence['id'] + ')' if licence else '-'}"), markup=False)
     if facts["tags"]:
-        out.print("tags     " + " ".join(facts["tags"]))
+        out.print(safe("tags     " + " ".join(facts["tags"])), markup=False)
     first = record["lineage"][0]
-    out.print(f"prompt   {first['prompt']}", markup=False)
-    out.print(f"negative {first['negative_prompt'] or 'none'}", markup=False)
+    out.print(safe(f"prompt   {first['prompt']}", multiline=True), markup=False)
+    out.print(safe(f"negative {first['negative_prompt'] or 'none'}", multiline=True), markup=False)
     table = Table(title=f"lineage: {len(record['lineage'])} passes", show_lines=False)
     for column in ("#", "kind", "settings", "model", "device", "time"):
         table.add_column(column)
@@ -66,17 +70,18 @@ def show_render(facts: dict) -> None:
             models[model["name"]] = model
         if step.get("upscaler"):
             models[step["upscaler"]["name"]] = step["upscaler"]
-        table.add_row(str(i), step["kind"], pass_summary(step), model["name"] if model else "-",
-                      step.get("device") or "-", f"{step['duration_s']:.1f}s" if step.get("duration_s") else "-")
-    out.print(table)
+        cells = (str(i), step["kind"], pass_summary(step), model["name"] if model else "-",
+                 step.get("device") or "-", f"{step['duration_s']:.1f}s" if step.get("duration_s") else "-")
+        table.add_row(*(Text(safe(cell)) for cell in cells))  # Text: never read as markup
+    out.print(table, markup=False)
     for model in models.values():
         demo = "  [demo model: random weights]" if model["demo"] else ""
-        out.print(f"model    {model['name']} ({model['kind']}) sha256 {model['sha256']} "
-                  f"hash {model['short_hash']}, licence {model['licence']['name']}{demo}", markup=False)
+        out.print(safe(f"model    {model['name']} ({model['kind']}) sha256 {model['sha256']} "
+                       f"hash {model['short_hash']}, licence {model['licence']['name']}{demo}"), markup=False)
 
 
 @click.command("list")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_LIST_LIMIT), default=50, show_default=True)
 @json_option
 @click.pass_context
 def list_renders(ctx, limit, as_json):
@@ -88,5 +93,5 @@ def list_renders(ctx, limit, as_json):
         echo_json(items)
         return
     for item in items:
-        click.echo(f"{item['id']:>6}  {item['created'][:19]}  {item['width']}x{item['height']:<5} "
-                   f"{item['kind'] or '-':<8} seed {item['seed']}  {item['prompt'][:60]}")
+        echo(f"{item['id']:>6}  {item['created'][:19]}  {item['width']}x{item['height']:<5} "
+             f"{item['kind'] or '-':<8} seed {item['seed']}  {safe(item['prompt'][:60])}")

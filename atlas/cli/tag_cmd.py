@@ -2,7 +2,7 @@
 
 import click
 
-from atlas.cli.common import echo_json, json_option, open_catalogue
+from atlas.cli.common import echo, echo_json, json_option, open_catalogue
 from atlas.core.errors import BadInput
 
 
@@ -32,4 +32,4 @@ def tag(ctx, items, as_json):
         echo_json([{"id": k, "tags": v} for k, v in result.items()])
         return
     for render_id, names in result.items():
-        click.echo(f"{render_id}: {' '.join(names) if names else '(no tags)'}")
+        echo(f"{render_id}: {' '.join(names) if names else '(no tags)'}")

@@ -1,6 +1,6 @@
 import click
 
-from atlas.cli.common import echo_json, json_option, open_catalogue
+from atlas.cli.common import echo, echo_json, json_option, open_catalogue
 from atlas.core.errors import AtlasError, BadInput
 
 
@@ -24,8 +24,8 @@ def verify(ctx, targets, check_all, as_json):
         echo_json({"ok": not problems, "checked": list(results), "problems": problems})
     else:
         for problem in problems:
-            click.echo(problem)
+            echo(problem)
         if not problems:
-            click.echo(f"ok: {len(results)} checked, no problems")
+            echo(f"ok: {len(results)} checked, no problems")
     if problems:
         raise AtlasError(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found")

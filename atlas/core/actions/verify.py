@@ -109,7 +109,7 @@ def verify_file(catalogue: Catalogue, path: str | os.PathLike) -> list[str]:
     facts = inspect_file(path)  # BadInput for files that are no image at all
     with catalogue.session() as session:
         render = session.exec(select(Render).where(Render.sha256 == facts["sha256"])).first()
-        embedded_id = ((facts.get("record") or {}).get("render") or {}).get("id")
+        embedded_id = embedded_render_id(facts.get("record"))
         if render is None and embedded_id is not None:
             render = session.get(Render, embedded_id)
         if render is None:
@@ -118,6 +118,14 @@ def verify_file(catalogue: Catalogue, path: str | os.PathLike) -> list[str]:
         record = build(session, render)
     return [f"render {render.id}: {p}" for p in check_file(catalogue, render, path, record,
                                                           trust_anchor(catalogue.home))]
+
+
+def embedded_render_id(record) -> int | None:
+    """The render id an embedded record names, or None: a record of the wrong shape (reported by
+    `inspect_file` against the schema) names none."""
+    render = record.get("render") if isinstance(record, dict) else None
+    found = render.get("id") if isinstance(render, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 def verify_targets(catalogue: Catalogue, targets=(), check_all: bool = False) -> dict[str, list[str]]:

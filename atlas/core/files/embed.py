@@ -63,10 +63,11 @@ def read_record(data: bytes, what: str = "file") -> dict | None:
     if found is None:
         return None
     from atlas.core.errors import BadInput
+    from atlas.core.limits import loads_json
     from atlas.core.schemas import validate
 
     try:
-        record = json.loads(found)
+        record = loads_json(found, f"{what}: the atlas record")
     except json.JSONDecodeError as exc:
         raise BadInput(f"{what}: the atlas record is not valid JSON: {exc}") from None
     validate("provenance", record, what="provenance record")

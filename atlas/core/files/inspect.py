@@ -11,6 +11,7 @@ from pathlib import Path
 
 from atlas.core.errors import BadInput
 from atlas.core.files import embed, infotext, png, xmp
+from atlas.core.files.regular import open_regular
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 
@@ -33,12 +34,16 @@ def parameters_entry(text: str) -> dict:
 
 
 def _record(text: str, where: str, problems: list[str]) -> dict | None:
+    from atlas.core.limits import loads_json
     from atlas.core.schemas import problems as schema_problems
 
     try:
-        record = json.loads(text)
+        record = loads_json(text, f"{where}: the atlas record")
     except json.JSONDecodeError as exc:
         problems.append(f"{where}: the atlas record is not valid JSON: {exc}")
+        return None
+    except BadInput as exc:  # nested too deep to read safely: reported, the rest is still shown
+        problems.append(str(exc))
         return None
     for problem in schema_problems("provenance", record):
         problems.append(f"{where}: the atlas record breaks the schema at {problem}")
@@ -127,10 +132,8 @@ def inspect_file(path: str | os.PathLike, trust_anchor: bytes | None = None, wha
     if path.is_dir():
         raise BadInput(f"{what}: is a directory, not a file")
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, what) as fh:  # FIFOs and devices refused before they can block
             head = fh.read(16)
-    except FileNotFoundError:
-        raise BadInput(f"{what}: no such file") from None
     except OSError as exc:
         raise BadInput(f"{what}: cannot read it: {exc.strerror}") from None
     if not head:

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Pass, Render, utcnow
 from atlas.core.errors import BadInput
+from atlas.core.files.regular import check_regular
 from atlas.core.importers.reader import EXTENSIONS, FileFacts, read_file
 from atlas.core.importers.tools import has_values
 
@@ -55,18 +56,21 @@ def find_files(paths, recursive: bool = False) -> list[Path]:
 
     A path that does not exist is bad input, reported before anything is imported.
     """
-    missing = [str(p) for p in paths if not Path(p).exists()]
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
         raise BadInput(f"no such file or folder: {', '.join(missing)}")
     found, seen = [], set()
     for p in map(Path, paths):
         if p.is_dir():
-            walker = p.rglob("*") if recursive else p.iterdir()
-            candidates = sorted(f for f in walker if f.suffix.lower() in EXTENSIONS and f.is_file())
+            candidates = sorted(_walk(p, recursive))
         else:
+            check_regular(p)  # a named FIFO, device, loop or dangling link: exit 2 before any work
             candidates = [p]
         for f in candidates:
-            key = f.resolve()
+            try:  # FIFOs, devices, loops and dangling links inside folders are read, and refused, by the reader
+                key = f.resolve() if f.is_file() else f.absolute()
+            except (OSError, RuntimeError):  # a symlink loop
+                key = f.absolute()
             if key not in seen:
                 seen.add(key)
                 found.append(key)
@@ -192,6 +196,17 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
         rid = known[f.sha256]
         report.skipped.append({"path": f.path, "id": rid, "reason": f"same file (sha256) as render {rid}"})
     return ids
+
+
+def _walk(folder: Path, recursive: bool) -> list[Path]:
+    """Image-named entries that are not folders; an unreadable sub-folder is listed too, so the
+    reader reports it like any other unreadable file instead of it being skipped without a word."""
+    out: list[Path] = []
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: out.append(Path(exc.filename))):  # noqa: B023
+        out += [Path(root, name) for name in files if Path(name).suffix.lower() in EXTENSIONS]
+        if not recursive:
+            dirs.clear()
+    return out
 
 
 def import_paths(catalogue: Catalogue, paths, recursive: bool = False, mode: str = "copy", progress=None,

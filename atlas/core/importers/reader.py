@@ -15,6 +15,7 @@ from atlas.core.atomic import write_atomic
 from atlas.core.catalogue.store import relative_path
 from atlas.core.errors import BadInput
 from atlas.core.files import png
+from atlas.core.files.regular import open_regular
 from atlas.core.importers import extract
 from atlas.core.importers.tools import Generation, interpret, json_safe
 
@@ -67,7 +68,7 @@ def read_file(path: str, store_root: str | None = None) -> FileFacts:
 def _read(facts: FileFacts, path: Path, store_root: Path | None) -> None:
     from PIL import Image, UnidentifiedImageError
 
-    with open(path, "rb") as fh:  # read-only, once
+    with open_regular(path) as fh:  # read-only, once; FIFOs and devices refused by type
         st = os.fstat(fh.fileno())
         if st.st_size > MAX_BYTES:
             raise BadInput(f"{path}: larger than {MAX_BYTES >> 20} MiB")

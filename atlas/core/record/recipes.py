@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlas.core.errors import BadInput
+from atlas.core.limits import MAX_JSON_DEPTH, MAX_RECIPE_BYTES, MAX_YAML_NODES, check_json_depth
 from atlas.core.record.samplers import canonical
 from atlas.core.settings import MAX_SIDE
 
@@ -39,20 +40,70 @@ def shipped() -> list[str]:
 
 
 def parse(text: str, what: str) -> dict:
-    """A YAML or JSON document (JSON is tried first: its errors are clearer for JSON files)."""
+    """A YAML or JSON document (JSON is tried first: its errors are clearer for JSON files).
+
+    Bounded: at most MAX_RECIPE_BYTES, nested at most MAX_JSON_DEPTH deep, and at most MAX_YAML_NODES
+    values once YAML aliases are expanded (aliases are allowed; an alias bomb is refused)."""
     import yaml
 
+    if len(text) > MAX_RECIPE_BYTES:
+        raise BadInput(f"{what}: the recipe is larger than MAX_RECIPE_BYTES ({MAX_RECIPE_BYTES} bytes)")
+    check_json_depth(text, what)  # YAML flow collections use the same brackets
     try:
-        return json.loads(text)
+        document = json.loads(text)
     except json.JSONDecodeError:
-        pass
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{what}: not valid YAML or JSON: {exc}") from None
+        try:
+            document = _load_yaml(text, what)
+        except yaml.YAMLError as exc:
+            raise BadInput(f"{what}: not valid YAML or JSON: {exc}") from None
     if not isinstance(document, dict):
         raise BadInput(f"{what}: a recipe must be a mapping at the top level ($)")
     return document
+
+
+def _load_yaml(text: str, what: str):
+    """yaml.safe_load with the nesting depth and the expanded size bounded before anything is built."""
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent, index):
+            self.depth += 1
+            if self.depth > MAX_JSON_DEPTH:
+                raise BadInput(f"{what}: the recipe nests deeper than MAX_JSON_DEPTH ({MAX_JSON_DEPTH})")
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    loader = BoundedLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        if _expanded_size(root, {}) > MAX_YAML_NODES:
+            raise BadInput(f"{what}: the recipe's YAML aliases expand to more than MAX_YAML_NODES "
+                           f"({MAX_YAML_NODES}) values")
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node, sizes: dict) -> int:
+    """The number of values under `node` with every alias expanded; each shared node counted once
+    per use but computed once (depth is already bounded, so the recursion is too)."""
+    import yaml
+
+    if id(node) in sizes:
+        return sizes[id(node)]
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    sizes[id(node)] = total = min(total, MAX_YAML_NODES + 1)
+    return total
 
 
 def load(source: str | Path) -> Recipe:
@@ -66,7 +117,10 @@ def load(source: str | Path) -> Recipe:
                            f"({', '.join(shipped())})")
         path = shipped_path
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_RECIPE_BYTES:  # a device or FIFO reports 0 and is cut off below
+            raise BadInput(f"{path}: the recipe is larger than MAX_RECIPE_BYTES ({MAX_RECIPE_BYTES} bytes)")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read(MAX_RECIPE_BYTES + 1)
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: cannot read the recipe ({exc})") from None
     document = parse(text, str(path))

@@ -6,6 +6,8 @@ from pathlib import Path
 from rich.markup import escape
 from textual.widgets import Static
 
+from atlas.core.terminal import safe
+
 
 def short_path(path: str | None) -> str:
     """`path` with the user's home written `~`, as shells and file managers show it."""
@@ -56,7 +58,7 @@ def facts_text(facts: dict) -> str:
         if licence["restrictions"]:
             lines.append(f"[b]use restrictions[/b] of {escape(licence['name'])}:")
             lines += [f"  • {escape(item)}" for item in licence["restrictions"]]
-    return "\n".join(lines)
+    return safe("\n".join(lines), multiline=True)  # Textual passes ESC, NUL and C1 to the terminal
 
 
 class DetailPane(Static):

@@ -3,6 +3,7 @@
 from textual.widgets import Tree
 
 from atlas.core.commons.procedure import groups
+from atlas.core.terminal import safe
 
 SETTING_KEYS = (("seed", "seed"), ("sampler", "sampler"), ("steps", "steps"), ("steps_run", "steps run"),
                 ("cfg", "CFG"), ("denoise", "denoising"), ("device", "device"), ("duration_s", "seconds"))
@@ -44,9 +45,9 @@ class LineageTree(Tree):
             node.add_leaf(f"render {render_id}")
         for key, label in SETTING_KEYS:
             if step.get(key) is not None:
-                node.add_leaf(f"{label}: {step[key]}")
+                node.add_leaf(safe(f"{label}: {step[key]}"))  # imported samplers and devices are any text
         for key, value in (step.get("settings") or {}).items():
-            node.add_leaf(f"{key}: {short(value)}")
+            node.add_leaf(safe(f"{key}: {short(value)}"))
         for role in ("model", "upscaler"):
             if step.get(role):
-                node.add_leaf(f"{role}: {step[role]['name']} [{step[role]['short_hash']}]")
+                node.add_leaf(safe(f"{role}: {step[role]['name']} [{step[role]['short_hash']}]"))

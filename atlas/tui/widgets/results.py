@@ -8,6 +8,7 @@ from textual.widgets.data_table import ColumnKey
 
 from atlas.core.actions import listing
 from atlas.core.actions.listing import Row
+from atlas.core.terminal import safe
 
 COLUMNS = [("id", "id", 7), ("created", "created", 16), ("size", "size", 9), ("model", "model", 18),
            ("sampler", "sampler", 15), ("steps", "steps", 5), ("cfg", "CFG", 4), ("seed", "seed", 10),
@@ -21,9 +22,10 @@ def cells(row: Row) -> tuple:
     prompt = row.prompt.replace("\n", " ")
     if len(prompt) > PROMPT_EXCERPT:
         prompt = prompt[:PROMPT_EXCERPT - 1] + "…"
-    return (str(row.id), row.created.strftime("%Y-%m-%d %H:%M"), f"{row.width}x{row.height}",
-            row.model or "-", row.sampler or "-", "" if row.steps is None else str(row.steps), cfg,
-            "" if row.seed is None else str(row.seed), row.licence or "-", prompt)
+    found = (str(row.id), row.created.strftime("%Y-%m-%d %H:%M"), f"{row.width}x{row.height}",
+             row.model or "-", row.sampler or "-", "" if row.steps is None else str(row.steps), cfg,
+             "" if row.seed is None else str(row.seed), row.licence or "-", prompt)
+    return tuple(safe(cell) for cell in found)  # Textual passes ESC, NUL and C1 to the terminal
 
 
 class ResultsTable(DataTable):
