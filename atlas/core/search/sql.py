@@ -37,9 +37,9 @@ def text_match(expr: SQLColumnExpression[Any], value: str, glob: bool, contains:
     return func.lower(expr).like(pattern, escape=ESCAPE)
 
 
-def _imported(key: str):
-    """A model fact kept by an import pass in its settings (the weights are not in the catalogue)."""
-    return Producer.settings[key].as_string()
+def _imported(key: str, step=Producer):
+    """A fact kept by an import pass in its settings (a model's name or hash, a tool's own spelling)."""
+    return step.settings[key].as_string()
 
 
 def _lineage_has_kind(kind_value: str, glob: bool):
@@ -93,37 +93,47 @@ def _model_hash(value: str, glob: bool):
                text_match(_imported("model_hash"), value, glob))
 
 
-def _schedule(value: str, glob: bool):
+def _schedule(value: str, glob: bool, step=Producer):
     """The schedule type an import kept (A1111's or the tool's spelling), or the suffix of atlas's own
     sampler names ("DPM++ 2M Karras")."""
     if glob:
-        return or_(text_match(_imported("schedule_type"), value, True), text_match(_imported("scheduler"), value, True))
+        return or_(text_match(_imported("schedule_type", step), value, True),
+                   text_match(_imported("scheduler", step), value, True))
     canonical = samplers.schedule_type(value) or value.strip()
     names = sorted({value.strip().lower(), canonical.lower(),
                     *(foreign for foreign, known in samplers.FOREIGN_SCHEDULES.items() if known == canonical)})
-    return or_(func.lower(_imported("schedule_type")).in_(names), func.lower(_imported("scheduler")).in_(names),
-               func.lower(Producer.sampler).like(f"% {like_pattern(canonical.lower(), False)}", escape=ESCAPE))
+    return or_(func.lower(_imported("schedule_type", step)).in_(names),
+               func.lower(_imported("scheduler", step)).in_(names),
+               func.lower(step.sampler).like(f"% {like_pattern(canonical.lower(), False)}", escape=ESCAPE))
 
 
-def _sampler(value: str, glob: bool):
+def _sampler(value: str, glob: bool, step=Producer):
     """A sampler in A1111's spelling or any tool's: `sampler:"Euler a"` finds ComfyUI's `euler_ancestral`.
 
     A name that carries a schedule (A1111's old "DPM++ 2M Karras") also finds the sampler written
     with that schedule apart; the tool's own spelling is kept in settings["sampler_original"].
     """
-    original = text_match(_imported("sampler_original"), value, glob)
+    original = text_match(_imported("sampler_original", step), value, glob)
     if glob:
-        return or_(text_match(col(Producer.sampler), value, True), original)
-    same: ColumnElement[bool] = func.lower(Producer.sampler).in_(sorted(samplers.spellings(value)))
+        return or_(text_match(col(step.sampler), value, True), original)
+    same: ColumnElement[bool] = func.lower(step.sampler).in_(sorted(samplers.spellings(value)))
     schedule = samplers.normalise(value)[1]
     if schedule is not None:
-        same = or_(func.lower(Producer.sampler) == value.strip().lower(), and_(same, _schedule(schedule, False)))
+        same = or_(func.lower(step.sampler) == value.strip().lower(), and_(same, _schedule(schedule, False, step)))
     return or_(same, original)
+
+
+def _or_earlier_pass(matcher):
+    """`matcher` over the producing pass, or over an earlier sampling pass of the render."""
+    def match(value: str, glob: bool):
+        earlier = select(col(Earlier.render_id)).where(EARLIER, matcher(value, glob, Earlier))
+        return or_(matcher(value, glob), col(Render.id).in_(earlier))
+    return match
 
 
 # Text fields whose condition is more than a comparison of their column: name -> (value, glob) -> condition.
 MATCHERS = {"tag": _tag, "kind": _lineage_has_kind, "model": _model, "model-hash": _model_hash,
-            "sampler": _sampler, "schedule": _schedule}
+            "sampler": _or_earlier_pass(_sampler), "schedule": _or_earlier_pass(_schedule)}
 
 
 def _compared(name: str, dialect: str):
