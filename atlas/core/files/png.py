@@ -201,19 +201,20 @@ def _inflate(payload: bytes, what: str, key: str) -> bytes:
     return out
 
 
-def decode_text(chunk: Chunk, what: str = "file") -> tuple[str, str]:
-    """(keyword, text) of a tEXt, zTXt or iTXt chunk."""
+def split_text(chunk: Chunk, what: str = "file") -> tuple[str, bytes, bool]:
+    """(keyword, payload, compressed) of a tEXt, zTXt or iTXt chunk: its layout checked, its text
+    not yet inflated or decoded (atlas's own reader is strict, the importer lenient and budgeted)."""
     keyword, sep, rest = chunk.data.partition(b"\0")
     kind = chunk.type.decode()
     if not sep:
         raise BadInput(f"{what}: {kind} chunk without a keyword separator")
     key = keyword.decode("latin-1")
     if chunk.type == b"tEXt":
-        return key, rest.decode("latin-1")
+        return key, rest, False
     if chunk.type == b"zTXt":
         if not rest or rest[0] != 0:
             raise BadInput(f"{what}: zTXt chunk {key!r} has an unknown compression method")
-        return key, _inflate(rest[1:], what, key).decode("latin-1")
+        return key, rest[1:], True
     if len(rest) < 2:
         raise BadInput(f"{what}: truncated iTXt chunk {key!r}")
     compressed, method, rest = rest[0], rest[1], rest[2:]
@@ -221,13 +222,20 @@ def decode_text(chunk: Chunk, what: str = "file") -> tuple[str, str]:
     _translated, sep2, text = rest.partition(b"\0")
     if not (sep1 and sep2):
         raise BadInput(f"{what}: truncated iTXt chunk {key!r}")
+    if compressed and method != 0:
+        raise BadInput(f"{what}: iTXt chunk {key!r} has an unknown compression method")
+    return key, text, bool(compressed)
+
+
+def decode_text(chunk: Chunk, what: str = "file") -> tuple[str, str]:
+    """(keyword, text) of a tEXt, zTXt or iTXt chunk, decoded as the PNG spec says: Latin-1, or
+    UTF-8 in iTXt."""
+    key, payload, compressed = split_text(chunk, what)
     if compressed:
-        if method != 0:
-            raise BadInput(f"{what}: iTXt chunk {key!r} has an unknown compression method")
-        text = _inflate(text, what, key)
+        payload = _inflate(payload, what, key)
     try:
-        return key, text.decode("utf-8")
-    except UnicodeDecodeError:
+        return key, payload.decode("utf-8" if chunk.type == b"iTXt" else "latin-1")
+    except UnicodeDecodeError:  # only iTXt: Latin-1 decodes any byte
         raise BadInput(f"{what}: iTXt chunk {key!r} is not valid UTF-8") from None
 
 

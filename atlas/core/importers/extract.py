@@ -117,33 +117,12 @@ def png_metadata(chunks: list[png.Chunk], what: str = "file") -> dict[str, str]:
 
 
 def _png_text(chunk: png.Chunk, budget: _Budget) -> tuple[str, str]:
-    keyword, sep, rest = chunk.data.partition(b"\0")
-    kind, what = chunk.type.decode(), budget.what
-    if not sep:
-        raise BadInput(f"{what}: {kind} chunk without a keyword separator")
-    key = keyword.decode("latin-1")  # keywords are Latin-1 by the spec, and in practice ASCII
-    where = f"{kind} chunk {key!r}"
-    if chunk.type == b"tEXt":
-        budget.take(len(rest))
-        return key, text(rest)
-    if chunk.type == b"zTXt":
-        if not rest or rest[0] != 0:
-            raise BadInput(f"{what}: {where} has an unknown compression method")
-        return key, text(_inflate(rest[1:], budget, where))
-    if len(rest) < 2:
-        raise BadInput(f"{what}: truncated {where}")
-    compressed, method, rest = rest[0], rest[1], rest[2:]
-    _language, sep1, rest = rest.partition(b"\0")
-    _translated, sep2, body = rest.partition(b"\0")
-    if not (sep1 and sep2):
-        raise BadInput(f"{what}: truncated {where}")
+    key, payload, compressed = png.split_text(chunk, budget.what)
     if compressed:
-        if method != 0:
-            raise BadInput(f"{what}: {where} has an unknown compression method")
-        body = _inflate(body, budget, where)
+        payload = _inflate(payload, budget, f"{chunk.type.decode()} chunk {key!r}")
     else:
-        budget.take(len(body))
-    return key, text(body)  # iTXt is UTF-8 by the spec; a writer that broke it still gets its text kept
+        budget.take(len(payload))
+    return key, text(payload)  # iTXt is UTF-8 by the spec; a writer that broke it still gets its text kept
 
 
 def jpeg_metadata(data: bytes, what: str = "file") -> dict[str, str]:
