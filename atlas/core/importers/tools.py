@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from atlas.core.files import infotext
 from atlas.core.importers import a1111, comfyui
+from atlas.core.importers.values import as_float, as_int
 
 INT64_MAX = (1 << 63) - 1
 logging.getLogger("sd_parsers").setLevel(logging.CRITICAL)  # it logs every parser that declines a file
@@ -44,32 +45,16 @@ def json_safe(value):
                                  else getattr(o, "__dict__", None) or str(o)))
 
 
-def _int(value):
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number
-
-
-def _float(value):
-    try:
-        number = float(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number == number else None
-
-
 def _size(meta: dict) -> tuple[int | None, int | None]:
     size = meta.get("Size") or meta.get("size")
     if isinstance(size, str) and "x" in size:
         w, _, h = size.partition("x")
-        return _int(w), _int(h)
-    return _int(meta.get("width")), _int(meta.get("height"))
+        return as_int(w), as_int(h)
+    return as_int(meta.get("width")), as_int(meta.get("height"))
 
 
 def _set_seed(gen: Generation, value) -> None:
-    seed = _int(value)
+    seed = as_int(value)
     if seed is not None and abs(seed) > INT64_MAX:  # ComfyUI allows 64-bit unsigned seeds: keep them as text
         gen.settings["seed"] = str(seed)
         seed = None
@@ -99,11 +84,11 @@ def from_sd_parsers(info, raw: dict) -> Generation:
         seed = params.pop("seed", None)
         noise_seed = params.pop("noise_seed", None)
         _set_seed(gen, seed if seed is not None else noise_seed)
-        gen.steps = _int(params.pop("steps", None))
-        gen.cfg = _float(params.pop("cfg_scale", None))
+        gen.steps = as_int(params.pop("steps", None))
+        gen.cfg = as_float(params.pop("cfg_scale", None))
         for key in ("denoise", "denoising_strength"):
             if key in params:
-                gen.denoise = _float(params.pop(key))
+                gen.denoise = as_float(params.pop(key))
         gen.settings.update(params)
         model = chosen.model or (sorted(info.models, key=lambda m: m.name or "")[0] if info.models else None)
     else:
@@ -111,7 +96,7 @@ def from_sd_parsers(info, raw: dict) -> Generation:
         gen.negative_prompt = "\n".join(p.value for p in info.negative_prompts)
         model = None
     if gen.steps is None and "steps" in meta:
-        gen.steps = _int(meta.pop("steps"))
+        gen.steps = as_int(meta.pop("steps"))
     gen.width, gen.height = _size(meta)
     if model is not None:
         gen.settings["model"] = model.name
@@ -127,7 +112,7 @@ def from_sd_parsers(info, raw: dict) -> Generation:
         if fields:
             gen.settings["infotext"] = fields
         if gen.denoise is None and "Denoising strength" in fields:
-            gen.denoise = _float(fields["Denoising strength"])
+            gen.denoise = as_float(fields["Denoising strength"])
         gen.tool = a1111.label(fields or {"Version": meta.get("Version") or ""}, raw)
     if meta:
         gen.settings["metadata"] = meta
@@ -189,10 +174,10 @@ def from_swarmui(text: str) -> Generation | None:
     gen = Generation(tool="SwarmUI", prompt=str(params.pop("prompt", "") or ""),
                      negative_prompt=str(params.pop("negativeprompt", "") or ""))
     _set_seed(gen, params.pop("seed", None))
-    gen.steps = _int(params.pop("steps", None))
-    gen.cfg = _float(params.pop("cfgscale", None))
+    gen.steps = as_int(params.pop("steps", None))
+    gen.cfg = as_float(params.pop("cfgscale", None))
     gen.sampler = params.pop("sampler", None)
-    gen.width, gen.height = _int(params.pop("width", None)), _int(params.pop("height", None))
+    gen.width, gen.height = as_int(params.pop("width", None)), as_int(params.pop("height", None))
     if "model" in params:
         gen.settings["model"] = params.pop("model")
     gen.settings.update(params)
