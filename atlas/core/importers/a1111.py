@@ -57,11 +57,9 @@ def label(fields: dict[str, str], raw: dict | None = None) -> str:
     return AUTOMATIC1111
 
 
-def is_infotext(text) -> bool:
-    """Whether `text` is an A1111 infotext: a parameter line, and no JSON document (other tools' `parameters`)."""
-    if not isinstance(text, str) or text.lstrip().startswith(("{", "[")):
-        return False
-    return bool(infotext.parse(text)[2])
+def is_json(text: str) -> bool:
+    """Other tools write a JSON document as `parameters`: never read it as an infotext."""
+    return text.lstrip().startswith(("{", "["))
 
 
 def read(text: str, raw: dict | None = None) -> dict:

@@ -256,8 +256,10 @@ def interpret(raw: dict) -> Generation | None:
         found = from_swarmui(parameters)
         if found:
             return found
-    if isinstance(parameters, str) and a1111.is_infotext(parameters) and not _has_graph(texts):
-        return from_infotext(parameters, raw)
+    if isinstance(parameters, str) and not a1111.is_json(parameters) and not _has_graph(texts):
+        found = from_infotext(parameters, raw)  # parsed once: its tool is set when a parameter line is there
+        if found.tool is not None:
+            return found
     info = _parse_texts(texts) if texts else None
     if info is not None:
         return from_sd_parsers(info, texts)
