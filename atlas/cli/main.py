@@ -70,7 +70,18 @@ def main(argv=None) -> int:
     except AtlasError as exc:
         click.echo(safe(f"atlas: error: {exc}", multiline=True), err=True)  # messages quote files' text
         return exc.exit_code
+    except OSError as exc:  # the environment failed under valid work: a full disk, a read-only home
+        click.echo(safe(f"atlas: error: {os_error(exc)}"), err=True)
+        return 1
     return 0
+
+
+def os_error(exc: OSError) -> str:
+    """An OSError as one line naming the path it concerns, e.g. `no space left on device: /x/y`."""
+    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    reason = reason[:1].lower() + reason[1:]
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{reason}: {' -> '.join(paths)}" if paths else reason
 
 
 if __name__ == "__main__":

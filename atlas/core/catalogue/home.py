@@ -36,6 +36,10 @@ class Home:
         return os.environ.get("ATLAS_DATABASE_URL") or f"sqlite:///{self.database_path}"
 
     @property
+    def database_url_from_env(self) -> bool:
+        return bool(os.environ.get("ATLAS_DATABASE_URL"))
+
+    @property
     def store(self) -> Path:
         return self.root / "store"
 
