@@ -88,5 +88,8 @@ class Home:
         return data
 
     def create(self) -> None:
-        for folder in (self.root, self.store, self.models, self.keys):
+        for folder in (self.root, self.store, self.models):
             folder.mkdir(parents=True, exist_ok=True)
+        if not self.keys.is_dir():  # private keys live here: owner only, whatever the umask
+            self.keys.mkdir(mode=0o700)
+            os.chmod(self.keys, 0o700)
