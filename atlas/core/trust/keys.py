@@ -10,6 +10,7 @@ import datetime
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from atlas.core.atomic import write_atomic
 from atlas.core.catalogue.home import Home
@@ -116,7 +117,7 @@ def problems(folder: Path) -> list[str]:
     if not any(p.exists() for p in paths.values()):
         return []
     found: list[str] = []
-    loaded: dict[str, object] = {}
+    loaded: dict[str, Any] = {}  # certificate lists and private keys
     for name, path in paths.items():
         if not path.is_file():
             found.append(f"{name} is missing")
