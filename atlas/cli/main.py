@@ -53,7 +53,17 @@ def cli(ctx, home):
     ctx.obj = {"home": home}
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings (Pillow's "Corrupt EXIF data", DecompressionBombWarning) as one atlas line,
+    without the library's source path and code line."""
+    text = " ".join(str(message).split())
+    click.echo(safe(f"atlas: warning: {text}"), err=True)
+
+
 def main(argv=None) -> int:
+    import warnings
+
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, prog_name="atlas", standalone_mode=False)
     except click.exceptions.Abort:
