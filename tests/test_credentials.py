@@ -162,3 +162,11 @@ def test_a_key_from_another_identity_is_caught(home, cli, tmp_path):
     assert "signer.key does not belong to the certificate in signer-chain.pem" in found
     assert any("was not issued by atlas-ca.pem" in p for p in found)
     assert "atlas-ca.key does not belong to atlas-ca.pem" in found
+
+
+@pytest.mark.parametrize("owner", ["x" * 48, " "])
+def test_an_owner_a_certificate_cannot_hold_is_refused(home, cli, owner):
+    result = cli("keys", "init", "--owner", owner)
+    assert result.code == 2 and "give a name of 1 to 47 characters" in result.err
+    assert not (home.keys / keys.CA_CERT).exists()
+    assert cli("keys", "init", "--owner", "x" * 47).code == 0

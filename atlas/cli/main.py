@@ -64,8 +64,12 @@ def main(argv=None) -> int:
     import warnings
 
     warnings.showwarning = _show_warning
+    args = sys.argv[1:] if argv is None else list(argv)
+    if any("\0" in str(arg) for arg in args):  # a shell cannot pass one; a caller in Python can, and paths choke
+        click.echo("atlas: error: an argument contains a NUL character", err=True)
+        return 2
     try:
-        cli.main(args=argv, prog_name="atlas", standalone_mode=False)
+        cli.main(args=args, prog_name="atlas", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("atlas: interrupted", err=True)
         return 130

@@ -96,7 +96,7 @@ def _pillow(path: Path, what: str, facts: dict) -> None:
         with Image.open(path) as image:
             facts["width"], facts["height"] = image.size
             exif, packet = image.info.get("exif"), image.info.get("xmp")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise BadInput(f"{what}: not a readable {facts['format'].upper()} file: {exc}") from None
     if exif:
         comment = _user_comment(exif, what, facts["problems"])

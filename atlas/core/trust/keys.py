@@ -19,6 +19,7 @@ from atlas.core.errors import AtlasError, BadInput
 CA_CERT, CA_KEY = "atlas-ca.pem", "atlas-ca.key"
 SIGNER_CHAIN, SIGNER_KEY = "signer-chain.pem", "signer.key"
 VALID_DAYS = 3650
+MAX_COMMON_NAME = 64  # X.509's upper bound on a common name (RFC 5280)
 DOCUMENT_SIGNING = "1.3.6.1.5.5.7.3.36"  # id-kp-documentSigning (RFC 9336), one of the EKUs c2pa accepts
 
 
@@ -47,6 +48,10 @@ def create_identity(folder: Path, owner: str = "atlas user", force: bool = False
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
+    longest = MAX_COMMON_NAME - len("atlas local CA ()")
+    if not owner.strip() or len(owner) > longest:
+        raise BadInput(f"owner {owner[:80]!r}: give a name of 1 to {longest} characters "
+                       f"(certificates hold at most {MAX_COMMON_NAME} in a common name)")
     paths = {name: folder / name for name in IDENTITY_FILES}
     if not force and any(p.exists() for p in paths.values()):
         damage = problems(folder)
