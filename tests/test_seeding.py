@@ -143,3 +143,18 @@ def test_embed_says_cpu_for_an_atlas_pass_that_recorded_no_source():
 def test_infotext_from_settings_leaves_out_what_does_not_check():
     assert infotext_from_settings({"rng": "NV", "variation_strength": 7}, "Euler a") == {}
     assert infotext_from_settings({"rng": "NV", "ensd": 9, "eta": "0"}, "Euler a") == {"RNG": "NV"}
+
+
+def test_search_finds_renders_by_rng_source(catalogue):
+    from atlas.core.catalogue.tables import Pass, Render
+    from atlas.core.search import sql
+
+    with catalogue.session() as session:
+        for name, settings in {"nv": {"rng": "NV"}, "gpu": {"rng": "GPU"}, "none": {}}.items():
+            render = Render(sha256=name * 16, format="png", width=8, height=8, size_bytes=1, store_path=name)
+            session.add(render)
+            session.flush()
+            session.add(Pass(kind="import", status="completed", render_id=render.id, settings=settings))
+        session.commit()
+        assert [r.store_path for r in sql.search(session, "rng:nv")] == ["nv"]
+        assert sorted(r.store_path for r in sql.search(session, "-rng:NV")) == ["gpu", "none"]
