@@ -3,6 +3,7 @@ UNet (CFG 7, seed 1234, 8x8 latents) against references written here from the pu
 diffusers' DDIMScheduler (clip_sample off) for DDIM, the PNDM paper's transfer for PLMS and the
 UniPC paper's B(h) predictor-corrector for UniPC. The grids are written out by hand."""
 
+import itertools
 import math
 
 import numpy as np
@@ -29,7 +30,12 @@ def demo(demo_model_dir):
     g = torch.Generator().manual_seed(7)
     context = torch.randn((2, 77, 32), generator=g)  # (uncond, cond) stand-ins for encoded prompts
     init = torch.randn((1, *SHAPE), generator=g)  # an img2img init latent
-    return unet, scheduler_config, acp, context, init
+    # One thread: the 8x8 UNet is too small to share out, and on a busy machine two threads wait
+    # on each other (about 25x slower here).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield unet, scheduler_config, acp, context, init
+    torch.set_num_threads(threads)
 
 
 class Model:
@@ -75,6 +81,19 @@ def test_img2img_keeps_the_lowest_t_enc_points_and_noises_one_point_higher():
     assert ts.reported_steps(10, 0.75) == 8 and ts.reported_steps(10) == 10
 
 
+def test_model_calls_by_hand():
+    # DDIM: one per step down, none from the lowest point; PLMS: one more (its first step calls
+    # twice); UniPC: one per grid point. A single-point grid leaves the noise as it is.
+    assert [ts.model_calls(n, 10) for n in ts.NAMES] == [9, 10, 10]
+    assert [ts.model_calls(n, 1) for n in ("DDIM", "PLMS")] == [0, 0]
+
+
+def test_blend_known_keeps_the_init_latent_where_the_model_is_not_free():
+    x, init = torch.full((1, 1, 1, 2), 5.0), torch.full((1, 1, 1, 2), -1.0)
+    free = torch.tensor([[[[1.0, 0.25]]]])
+    assert ts.blend_known(x, init, free).flatten().tolist() == [5.0, 0.5]  # 0.25 * 5 + 0.75 * -1
+
+
 def test_bad_names_and_step_counts_are_bad_input():
     with pytest.raises(BadInput):
         ts.timesteps("Euler", 10)
@@ -115,7 +134,7 @@ def plms_reference(acp, model, x, grid):
 
     down = list(reversed(grid))
     old = []
-    for t, t_next in zip(down[:-1], down[1:]):
+    for t, t_next in itertools.pairwise(down):
         e = model(x, t)
         if not old:
             e_prime = (e + model(phi(x, e, t, t_next), t_next)) / 2
@@ -165,7 +184,7 @@ def unipc_reference(acp, model, x, top, steps, order=3, variant="bh1"):
         bh = z if variant == "bh1" else math.expm1(z)
         older = hist[-p:-1][::-1]
         r = [(lam(si) - lam(s0)) / h for si, _ in older] + [1.0]
-        d = [(mi - m0) / ri for (_, mi), ri in zip(older, r)]
+        d = [(mi - m0) / ri for (_, mi), ri in zip(older, r, strict=False)]
         R = np.array([[ri ** (i - 1) for ri in r] for i in range(1, p + 1)])
         b = np.array([z * phi_closed(i + 1, z) * math.factorial(i) / bh for i in range(1, p + 1)])
         base = (sigma(s) / sigma(s0)) * x - alpha(s) * math.expm1(z) * m0
@@ -173,13 +192,13 @@ def unipc_reference(acp, model, x, top, steps, order=3, variant="bh1"):
             pred = base
         else:
             rho = [0.5] if p == 2 else np.linalg.solve(R[:-1, :-1], b[:-1])
-            pred = base - alpha(s) * bh * sum(float(c) * di for c, di in zip(rho, d))
+            pred = base - alpha(s) * bh * sum(float(c) * di for c, di in zip(rho, d, strict=True))
         if k == steps:
             x = pred
             break
         m = x0(pred, s)
         rho_c = [0.5] if p == 1 else np.linalg.solve(R, b)
-        corr = sum(float(c) * di for c, di in zip(rho_c[:-1], d)) + float(rho_c[-1]) * (m - m0)
+        corr = sum(float(c) * di for c, di in zip(rho_c[:-1], d, strict=True)) + float(rho_c[-1]) * (m - m0)
         x = base - alpha(s) * bh * corr
         hist = (hist + [(s, m)])[-order:]
     return x
@@ -224,7 +243,7 @@ def test_ddim_matches_diffusers_ddim_without_clipping(demo, denoise):
 
 
 def test_ddim_with_eta_draws_one_noise_per_step(demo):
-    unet, config, acp, context, init = demo
+    unet, config, acp, context, _ = demo
     src = noise()
     x = src.first()
     got = ts.run("DDIM", Model(unet, context), x, ts.timesteps("DDIM", 10), acp, src, eta=0.7)

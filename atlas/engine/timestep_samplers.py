@@ -95,6 +95,13 @@ def noised_start(init: torch.Tensor, noise: torch.Tensor, timestep: int,
     return init * a.sqrt().to(init) + noise.to(init) * (1 - a).sqrt().to(init)
 
 
+def blend_known(x: torch.Tensor, init_latent: torch.Tensor, free: torch.Tensor) -> torch.Tensor:
+    """A1111's inpainting blend for these samplers: `x` where the model is free (free = 1), the
+    clean init latent where the image is kept. Apply it to the model's input inside `eps_of`
+    (before every call) and to what `run` returns (once, after sampling)."""
+    return x * free + init_latent * (1 - free)
+
+
 def model_calls(name: str, grid_points: int) -> int:
     """How many (CFG-combined) model calls A1111 makes on a grid of `grid_points` points."""
     name = canonical(name)
@@ -238,10 +245,8 @@ def _unipc(eps_of, x, grid, acp, options: UniPCOptions, img2img, on_step):
 
     past = [(times[0], data(x, times[0]))]  # (time, data prediction), newest last
     for k in range(1, steps + 1):
-        if k < order:
-            step_order = k
-        else:
-            step_order = min(order, steps + 1 - k) if options.lower_order_final else order
+        room = steps + 1 - k if options.lower_order_final else order  # order falls to the steps left
+        step_order = k if k < order else min(order, room)  # order rises during warm-up
         x, model_t = _unipc_step(vp, x, past[-step_order:], times[k], options.variant,
                                  corrector=k < steps, data=data)
         if k < steps:
