@@ -70,6 +70,13 @@ def test_grid_with_a_stride_that_does_not_divide_1000_has_an_extra_point():
     assert len(grid) == 31 and grid[:3] == [1, 34, 67] and grid[-1] == 991
 
 
+def test_discard_penultimate_builds_the_grid_for_one_step_more():
+    # 1000 // 11 = 90: 0, 90, ..., 990 (12 values), each + 1; img2img's t_enc still counts 10 steps
+    assert ts.timesteps("DDIM", 10, discard_penultimate=True) == [1 + 90 * i for i in range(12)]
+    assert ts.img2img_timesteps("DDIM", 10, 0.75, discard_penultimate=True) == [1 + 90 * i for i in range(7)]
+    assert ts.img2img_noise_timestep("DDIM", 10, 0.75, discard_penultimate=True) == 631
+
+
 def test_img2img_keeps_the_lowest_t_enc_points_and_noises_one_point_higher():
     # t_enc = int(0.75 * 10) = 7; int(0.3 * 10) = 3
     assert ts.img2img_timesteps("DDIM", 10, 0.75) == [1, 101, 201, 301, 401, 501, 601]

@@ -62,12 +62,16 @@ def canonical(name: str) -> str:
     raise BadInput(f"{name!r} is not a timestep sampler; those are: " + ", ".join(NAMES))
 
 
-def timesteps(name: str, steps: int) -> list[int]:
-    """The grid A1111 hands sampler `name` for `steps` steps, ascending (see the module docstring)."""
+def timesteps(name: str, steps: int, discard_penultimate: bool = False) -> list[int]:
+    """The grid A1111 hands sampler `name` for `steps` steps, ascending (see the module docstring).
+
+    `discard_penultimate` is A1111's "always discard next-to-last sigma" setting (off by default,
+    infotext "Discard penultimate sigma: True"): for these samplers it builds the grid for one
+    step more."""
     canonical(name)
     if not 1 <= steps <= TRAIN_STEPS:
         raise BadInput(f"steps must be 1 to {TRAIN_STEPS} for a timestep sampler, not {steps}")
-    stride = TRAIN_STEPS // steps
+    stride = TRAIN_STEPS // (steps + 1 if discard_penultimate else steps)
     return [min(i + 1, TRAIN_STEPS - 1) for i in range(0, TRAIN_STEPS, stride)]
 
 
@@ -78,14 +82,14 @@ def img2img_t_enc(steps: int, denoise: float) -> int:
     return int(min(denoise, 0.999) * steps)
 
 
-def img2img_timesteps(name: str, steps: int, denoise: float) -> list[int]:
+def img2img_timesteps(name: str, steps: int, denoise: float, discard_penultimate: bool = False) -> list[int]:
     """The grid A1111 samples img2img on at `denoise`: the lowest t_enc points, ascending."""
-    return timesteps(name, steps)[:img2img_t_enc(steps, denoise)]
+    return timesteps(name, steps, discard_penultimate)[:img2img_t_enc(steps, denoise)]
 
 
-def img2img_noise_timestep(name: str, steps: int, denoise: float) -> int:
+def img2img_noise_timestep(name: str, steps: int, denoise: float, discard_penultimate: bool = False) -> int:
     """The timestep A1111 noises the init latent to: the grid point just above the kept ones."""
-    return timesteps(name, steps)[img2img_t_enc(steps, denoise)]
+    return timesteps(name, steps, discard_penultimate)[img2img_t_enc(steps, denoise)]
 
 
 def noised_start(init: torch.Tensor, noise: torch.Tensor, timestep: int,
