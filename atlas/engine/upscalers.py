@@ -1,12 +1,12 @@
-"""Upscalers for SD upscale: learned models loaded with spandrel, or Lanczos built in.
+"""Upscalers for SD upscale: learned models loaded with spandrel, or A1111's built-in Lanczos and None.
 
 The demo upscaler is a tiny SwinIR with random weights, built from a fixed seed with spandrel's
 own architecture class, saved as a `.pth` and registered (labelled demo) like any upscaler, then
 loaded back through spandrel's ModelLoader: the path a real SwinIR_4x or ESRGAN file takes.
 """
 
-import math
 import warnings
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -15,8 +15,13 @@ import torch
 from PIL import Image
 
 from atlas.core.errors import BadInput
+from atlas.core.record.recipes import upscale_size
+
+Step = Callable[[Image.Image], Image.Image]
 
 LANCZOS = "Lanczos"
+NONE = "None"  # A1111's "None": SD upscale then tiles the input as it is, at its own size
+MAX_APPLICATIONS = 3  # A1111 runs an upscaler at most 3 times towards the target
 DEMO_UPSCALER_NAME = "atlas-demo-tiny-swinir"
 SEED = 20221023
 CARD = """---
@@ -67,8 +72,17 @@ def ensure_demo(catalogue):
         return model
 
 
+def builtin(name: str | None) -> str | None:
+    """LANCZOS or NONE for those built-in upscalers' names (no name means Lanczos), else None."""
+    if not name or name.lower() == LANCZOS.lower():
+        return LANCZOS
+    if name.lower() == NONE.lower():
+        return NONE
+    return None
+
+
 def resolve(catalogue, name: str | None):
-    """The upscaler Model row for a registered name or a weights file path; None for Lanczos.
+    """The upscaler Model row for a registered name or a weights file path; None for Lanczos or None.
 
     A file is registered on first use (its licence must come from a model card beside it)."""
     from sqlmodel import select
@@ -77,7 +91,7 @@ def resolve(catalogue, name: str | None):
     from atlas.core.catalogue.tables import Model
     from atlas.core.record import models
 
-    if not name or name.lower() == LANCZOS.lower():
+    if builtin(name) is not None:
         return None
     if name == DEMO_UPSCALER_NAME:
         return ensure_demo(catalogue)
@@ -148,16 +162,46 @@ def apply_model(descriptor, image: Image.Image) -> Image.Image:
     return Image.fromarray(out, "RGB")
 
 
-def upscale_to(descriptor, image: Image.Image, width: int, height: int) -> tuple[Image.Image, int]:
-    """The model applied until the image reaches the target, then Lanczos to the exact size.
+def flatten(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency put onto white (A1111 flattens onto its img2img background colour,
+    white by default, before upscaling)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        background.paste(rgba, mask=rgba)
+        return background.convert("RGB")
+    return image.convert("RGB")
 
-    Returns (image, times the model ran)."""
+
+def lanczos_step(scale: float) -> Step:
+    """A1111's Lanczos upscaler: one application resizes by the requested scale, truncated to pixels."""
+    def step(image: Image.Image) -> Image.Image:
+        return image.resize((int(image.width * scale), int(image.height * scale)), Image.Resampling.LANCZOS)
+    return step
+
+
+def model_step(descriptor) -> Step:
+    """A learned upscaler: one application runs the model at its own scale."""
+    return lambda image: apply_model(descriptor, image)
+
+
+def upscale(image: Image.Image, scale: float, step: Step) -> tuple[Image.Image, int]:
+    """A1111's Upscaler.upscale: the target is the scaled size floored to a multiple of 8; `step`
+    (one application of the upscaler) runs until the image reaches the target, at most 3 times and
+    no more once it stops growing; then a Lanczos resize to the exact target.
+
+    Returns (image, applications)."""
+    width, height = upscale_size(image.width, image.height, scale)
     applied = 0
-    if descriptor is not None:
-        needed = max(width / image.width, height / image.height)
-        applied = max(1, math.ceil(math.log(needed, descriptor.scale) - 1e-9)) if needed > 1 else 0
-        for _ in range(applied):
-            image = apply_model(descriptor, image)
+    for i in range(MAX_APPLICATIONS):
+        # Quirk we follow: at scale 1 the upscaler still runs once before the size check.
+        if image.width >= width and image.height >= height and (i > 0 or scale != 1):
+            break
+        before = image.size
+        image = step(image)
+        applied += 1
+        if image.size == before:
+            break
     if image.size != (width, height):
-        image = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-    return image.convert("RGB"), applied
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    return image, applied
