@@ -1,4 +1,4 @@
-"""SD upscale: tile grid and blending, the demo SwinIR through spandrel, a real pass on the demo model."""
+"""SD upscale: target size, the upscaler loop, the demo SwinIR through spandrel, real passes on the demo model."""
 
 import shutil
 
@@ -8,8 +8,8 @@ from PIL import Image
 
 from atlas.core.catalogue.tables import Model, Render
 from atlas.core.errors import BadInput
-from atlas.core.record.recipes import upscale_size
 from atlas.core.record.build import build, producing_pass
+from atlas.core.record.recipes import upscale_size
 from atlas.core.record.write import RenderInfo
 from atlas.engine import upscalers
 from atlas.engine.generate import Txt2ImgRequest, generate
