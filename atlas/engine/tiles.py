@@ -79,6 +79,14 @@ def grid(width: int, height: int, tile_width: int, tile_height: int, overlap: in
     return Grid(width, height, tile_width, tile_height, overlap, rows)
 
 
+def scaled(g: Grid, factor: int) -> Grid:
+    """The grid with every length times `factor` (A1111 combines an upscaler model's tiles this way)."""
+    rows = tuple(tuple(Tile(t.index, t.row, t.column, t.x * factor, t.y * factor, t.width * factor,
+                            t.height * factor) for t in row) for row in g.rows)
+    return Grid(g.width * factor, g.height * factor, g.tile_width * factor, g.tile_height * factor,
+                g.overlap * factor, rows)
+
+
 def seeds(seed: int, count: int, batch: int) -> list[int]:
     """Each tile's seed. A1111 runs the tiles in batches of `batch`; batch b starts at seed + b (the
     previous batch's first seed + 1) and its items take consecutive seeds, so with batch > 1 seeds
