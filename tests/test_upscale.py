@@ -203,37 +203,42 @@ def test_models_see_bgr_as_in_a1111():
 
 
 def test_swinir_tiles_average_where_they_overlap(demo_swinir):
-    # A1111's SwinIR tiling (tile 192, overlap 8) on 200x200: tile = min(192, 200, 200) = 192,
-    # starts = range(0, 200-192, 184) + [200-192] = [0, 8] on both axes: 4 patches; output pixels
-    # (x2) are the mean of the patches covering them: 16..383 have two per axis, so up to four.
-    descriptor = upscalers.load_file(str(demo_swinir))
+    # A1111's SwinIR tiling: tiles of min(tile, width, height), starts range(0, L - tile, tile - overlap)
+    # + [L - tile]. At its defaults (192, 8): 200 px -> [0, 8]; 40 px with a 24 px tile -> [0, 16].
     assert upscalers.average_starts(200, 192, 8) == [0, 8] and upscalers.average_starts(40, 24, 8) == [0, 16]
-    image = Image.fromarray(np.random.default_rng(5).integers(0, 255, (200, 200, 3), dtype=np.uint8))
-    out = np.asarray(upscalers.apply_model(descriptor, image))
+    descriptor = upscalers.load_file(str(demo_swinir))
+    # Here tile 32, overlap 8 on 56x56: starts range(0, 24, 24) + [24] = [0, 24] on both axes, four
+    # patches; output pixels (x2) are the mean of the patches over them: rows/columns 48..63 have two.
+    image = Image.fromarray(np.random.default_rng(5).integers(0, 255, (56, 56, 3), dtype=np.uint8))
+    out = np.asarray(upscalers.tiled_average(descriptor, image, 32, 8))
     source = upscalers.to_model_input(image, torch.float32, "cpu")
-    total, count = torch.zeros(1, 3, 400, 400), torch.zeros(1, 3, 400, 400)
+    total, count = torch.zeros(1, 3, 112, 112), torch.zeros(1, 3, 112, 112)
     with torch.inference_mode():
-        for y in (0, 8):
-            for x in (0, 8):
-                total[..., 2 * y:2 * y + 384, 2 * x:2 * x + 384] += descriptor(source[..., y:y + 192, x:x + 192])
-                count[..., 2 * y:2 * y + 384, 2 * x:2 * x + 384] += 1
-    assert count[0, 0, 0, 0] == 1 and count[0, 0, 20, 20] == 4 and count[0, 0, 20, 390] == 2
+        for y in (0, 24):
+            for x in (0, 24):
+                total[..., 2 * y:2 * y + 64, 2 * x:2 * x + 64] += descriptor(source[..., y:y + 32, x:x + 32])
+                count[..., 2 * y:2 * y + 64, 2 * x:2 * x + 64] += 1
+    assert count[0, 0, 0, 0] == 1 and count[0, 0, 50, 50] == 4 and count[0, 0, 50, 100] == 2
     np.testing.assert_array_equal(out, upscalers.from_model_output(total / count))
+    # apply_model runs a SwinIR this way at A1111's defaults.
+    small = image.crop((0, 0, 40, 24))
+    np.testing.assert_array_equal(np.asarray(upscalers.apply_model(descriptor, small)),
+                                  np.asarray(upscalers.tiled_average(descriptor, small, 192, 8)))
 
 
 def test_esrgan_like_models_use_the_sd_upscale_grid(demo_swinir):
-    # ESRGAN-style tiling: 200x200 with tile 192, overlap 8: n = ceil((200-8)/184) = 2 per axis,
-    # starts int(k * 8) -> [0, 8]; each tile x2 and rounded to 8 bits, then combined on the grid x2
-    # (starts 0, 16, overlap 16): output column 16 + i of the top rows blends tile 0's column 16 + i
-    # with tile 1's column i at weight int(i * 255 / 16); from column 32 on, tile 1 alone.
+    # ESRGAN-style tiling, here tile 32, overlap 8 on 56x56: n = ceil((56-8)/24) = 2 per axis, starts
+    # int(k * 24) -> [0, 24]; each tile x2 and rounded to 8 bits, then combined on the grid x2 (starts
+    # 0, 48, tile 64, overlap 16): output column 48 + i of the top rows blends the left tile's column
+    # 48 + i with the right tile's column i at weight int(i * 255 / 16); from column 64 on, right alone.
     descriptor = upscalers.load_file(str(demo_swinir))
-    image = Image.fromarray(np.random.default_rng(6).integers(0, 255, (200, 200, 3), dtype=np.uint8))
-    out = np.asarray(upscalers.tiled_grid(descriptor, image, 192, 8)).astype(int)
+    image = Image.fromarray(np.random.default_rng(6).integers(0, 255, (56, 56, 3), dtype=np.uint8))
+    out = np.asarray(upscalers.tiled_grid(descriptor, image, 32, 8)).astype(int)
     with torch.inference_mode():
         left, right = (upscalers.from_model_output(descriptor(upscalers.to_model_input(
-            image.crop((x, 0, x + 192, 192)), torch.float32, "cpu"))).astype(int) for x in (0, 8))
+            image.crop((x, 0, x + 32, 32)), torch.float32, "cpu"))).astype(int) for x in (0, 24))
     for i, w in ((0, 0), (1, 15), (8, 127), (15, 239)):
-        total = left[5, 16 + i] * (255 - w) + right[5, i] * w + 128
-        np.testing.assert_array_equal(out[5, 16 + i], ((total >> 8) + total) >> 8)
-    np.testing.assert_array_equal(out[5, 32:], right[5, 16:])
-    np.testing.assert_array_equal(out[5, :16], left[5, :16])
+        total = left[5, 48 + i] * (255 - w) + right[5, i] * w + 128
+        np.testing.assert_array_equal(out[5, 48 + i], ((total >> 8) + total) >> 8)
+    np.testing.assert_array_equal(out[5, 64:], right[5, 16:])
+    np.testing.assert_array_equal(out[5, :48], left[5, :48])
