@@ -8,7 +8,9 @@ A1111 (split_grid/combine_grid in modules/images.py, scripts/sd_upscale.py):
 - Quirk we follow: the truncation can leave the last tile one pixel short of the far edge (e.g. 616 px,
   tile 128, overlap 48: 7 * (488 / 7) is 487.99999...), and that last column stays black.
 - Quirk we follow: a side shorter than the tile gets one tile at length - tile, a negative offset: the
-  tile is cut from beyond the image's edge (black there) and only its part inside the image is kept.
+  tile is cut from beyond the image's edge (black there) and only its part inside the image is kept;
+  being at a non-zero offset, its first `overlap` pixels are blended over black, so where they reach
+  into the image (overlap > tile - length) the image's first pixels come out darkened.
 - Combining: within a row, a tile at x == 0 is pasted; any other tile has its first `overlap` columns
   blended over what is already there with 8-bit weights int(i * 255 / overlap) and the rest of it pasted
   over (an actual overlap wider than the nominal one is overwritten, not blended). The rows go onto the
