@@ -1,8 +1,5 @@
 """Exports in PNG, JPEG and WebP carry all metadata, and the real tools read it back."""
 
-import json
-import shutil
-import subprocess
 
 import pytest
 
@@ -12,15 +9,9 @@ from atlas.core.files import embed, png, xmp
 from atlas.core.files.encode import encode_export
 from atlas.core.files.inspect import inspect_file
 from atlas.core.record.build import build
+from tests.support.exiftool import exiftool
 from tests.support.pngs import idat_bytes
 from tests.support.renders import stored, txt2img
-
-
-def exiftool(path) -> dict:
-    if shutil.which("exiftool") is None:
-        pytest.fail("exiftool is not installed (Debian: libimage-exiftool-perl)")
-    out = subprocess.run(["exiftool", "-j", "-G1", "-struct", str(path)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)[0]
 
 
 @pytest.fixture

@@ -12,14 +12,14 @@ import os
 import shutil
 
 from atlas.core.errors import BadInput
-from atlas.core.files import embed, png, xmp
+from atlas.core.files import embed, jpeg_xmp, png, xmp
 
 FORMATS = ("png", "jpeg", "webp")
 JPEG_QUALITY = 95
 WEBP_QUALITY = 95
 
 
-def exif_bytes(record: dict) -> bytes:
+def exif_bytes(record: dict, comment: bool = True) -> bytes:
     """EXIF with the infotext as a UNICODE UserComment, and the author and tool where ASCII allows."""
     import piexif
     import piexif.helper
@@ -30,8 +30,28 @@ def exif_bytes(record: dict) -> bytes:
                        (piexif.ImageIFD.ImageDescription, render.get("title"))):
         if value and value.isascii():  # EXIF ASCII fields; the full text is in XMP anyway
             zeroth[tag] = value.encode("ascii")
-    comment = piexif.helper.UserComment.dump(embed.parameters_text(record), encoding="unicode")
-    return piexif.dump({"0th": zeroth, "Exif": {piexif.ExifIFD.UserComment: comment}})
+    exif = {piexif.ExifIFD.UserComment: piexif.helper.UserComment.dump(embed.parameters_text(record),
+                                                                       encoding="unicode")} if comment else {}
+    return piexif.dump({"0th": zeroth, "Exif": exif})
+
+
+def jpeg_metadata(record: dict) -> tuple[bytes, bytes, list[bytes]]:
+    """(EXIF, standard XMP, extended XMP segments) for a JPEG, each within one APP1 segment.
+
+    A record too long for one segment (a very long prompt) travels whole as extended XMP, with the
+    XMP fields in the standard packet when they fit, else only the note naming the extension. EXIF
+    cannot be extended: a UserComment past 64 KiB is left out (the XMP holds the same text)."""
+    full = xmp_packet(record)
+    exif = exif_bytes(record)
+    if len(exif) + len(b"Exif\0\0") > jpeg_xmp.MAX_SEGMENT:
+        exif = exif_bytes(record, comment=False)
+    if len(full) <= jpeg_xmp.MAX_STANDARD:
+        return exif, full, []
+    name = jpeg_xmp.guid(full)
+    standard = xmp.build(record, extended_guid=name).encode("utf-8")
+    if len(standard) > jpeg_xmp.MAX_STANDARD:
+        standard = xmp.build(None, extended_guid=name).encode("utf-8")
+    return exif, standard, jpeg_xmp.extended_segments(full)
 
 
 def xmp_packet(record: dict) -> bytes:
@@ -79,10 +99,16 @@ def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None) -> by
     if fmt == "jpeg" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     out = io.BytesIO()
-    options = {"quality": JPEG_QUALITY} if fmt == "jpeg" else {"quality": WEBP_QUALITY, "method": 4}
-    image.save(out, format=fmt.upper(), exif=exif_bytes(record), xmp=xmp_packet(record), **options)
+    if fmt == "jpeg":
+        exif, packet, extended = jpeg_metadata(record)
+        image.save(out, format="JPEG", exif=exif, xmp=packet, quality=JPEG_QUALITY)
+        data = jpeg_xmp.insert_after_standard(out.getvalue(), extended) if extended else out.getvalue()
+    else:  # WebP's RIFF chunks have no 64 KiB limit
+        image.save(out, format="WEBP", exif=exif_bytes(record), xmp=xmp_packet(record), quality=WEBP_QUALITY,
+                   method=4)
+        data = out.getvalue()
     if sign_with is None:
-        return out.getvalue()
+        return data
     from atlas.core.files import credentials
 
-    return credentials.sign(out.getvalue(), record, sign_with, parent=png_data, fmt=fmt, action="c2pa.transcoded")
+    return credentials.sign(data, record, sign_with, parent=png_data, fmt=fmt, action="c2pa.transcoded")

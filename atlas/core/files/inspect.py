@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from atlas.core.errors import BadInput
-from atlas.core.files import embed, infotext, png, xmp
+from atlas.core.files import embed, infotext, jpeg_xmp, png, xmp
 from atlas.core.files.regular import open_regular
 from atlas.core.limits import MAX_SHOWN_TEXT
 
@@ -103,6 +103,16 @@ def _pillow(path: Path, what: str, facts: dict) -> None:
         if comment is not None:
             facts["exif_user_comment"] = comment
             facts["parameters"] = parameters_entry(comment)
+    if facts["format"] == "jpeg":  # a long record continues in extended XMP segments Pillow does not read
+        with open_regular(path, what) as fh:
+            head = fh.read(jpeg_xmp.MAX_EXTENDED + (16 << 20))  # the metadata segments come first
+        try:
+            _standard, extended = jpeg_xmp.read(head, what)
+        except BadInput as exc:
+            facts["problems"].append(str(exc))
+            extended = None
+        if extended is not None:
+            packet = extended  # the whole packet; the standard one holds a subset and the note
     if packet:
         found = _xmp(packet, what, facts["problems"])
         facts["xmp"] = found

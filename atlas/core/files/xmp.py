@@ -25,6 +25,7 @@ NS = {
     "Iptc4xmpExt": "http://iptc.org/std/Iptc4xmpExt/2008-02-29/",
     "cc": "http://creativecommons.org/ns#",
     "atlas": "https://atlas.invalid/ns/xmp/1.0/",
+    "xmpNote": "http://ns.adobe.com/xmp/note/",
 }
 PREFIX = {uri: prefix for prefix, uri in NS.items()}
 for _prefix, _uri in NS.items():
@@ -101,15 +102,19 @@ CONTAINERS = {"dc:title": "Alt", "dc:description": "Alt", "dc:rights": "Alt", "x
               "dc:creator": "Seq"}
 
 
-def build(record: dict, provenance_json: str | None = None) -> str:
-    """An XMP packet for `record`; `provenance_json` (ASCII JSON) is added for formats without a chunk of their own."""
+def build(record: dict | None, provenance_json: str | None = None, extended_guid: str | None = None) -> str:
+    """An XMP packet for `record`; `provenance_json` (ASCII JSON) is added for formats without a chunk of their own.
+    `extended_guid` names the extended packet that completes this one (JPEG, see `jpeg_xmp`); with
+    no record the packet holds that note alone."""
     root = ET.Element(_q("x:xmpmeta"))
     rdf = ET.SubElement(root, _q("rdf:RDF"))
     desc = ET.SubElement(rdf, _q("rdf:Description"), {_q("rdf:about"): ""})
-    for name, value in fields(record).items():
+    for name, value in (fields(record) if record is not None else {}).items():
         _add(desc, name, value, CONTAINERS.get(name))
     if provenance_json is not None:
         _add(desc, "atlas:Provenance", provenance_json)
+    if extended_guid is not None:
+        _add(desc, "xmpNote:HasExtendedXMP", extended_guid)
     return PACKET_HEAD + ET.tostring(root, encoding="unicode") + PACKET_TAIL
 
 
