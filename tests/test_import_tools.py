@@ -464,3 +464,88 @@ def test_stealth_json_holds_no_other_tool(tmp_path):
     gen = gen_of(tmp_path, "s.png", out.getvalue())
     assert (gen.tool, gen.prompt, gen.seed, gen.sampler) == ("AUTOMATIC1111", "a circle", 9, "Euler")
 
+
+
+# --- hostile metadata: every reader gives a reason or values, never an exception ---------------
+
+JUNK = [None, True, -1, 0, 2**64, 10**30, 1e308, float("inf"), float("nan"), "", "x" * 40, [], {}, [1, "a"],
+        {"a": None}, "Infinity", "\0\ud7ff😀", "-1e999", "[", "{}"]
+FUZZ_PER_READER = 5000
+
+
+def mutate_json(rng, value, depth=0):
+    if rng.random() < 0.12:
+        return rng.choice(JUNK)
+    if isinstance(value, dict):
+        return {k: mutate_json(rng, v, depth + 1) for k, v in value.items() if rng.random() > 0.08}
+    if isinstance(value, list):
+        return [mutate_json(rng, v, depth + 1) for v in value if rng.random() > 0.08]
+    if isinstance(value, str) and value.lstrip().startswith("{") and depth < 8:  # JSON inside JSON
+        try:
+            return json.dumps(mutate_json(rng, json.loads(value), depth + 1))
+        except ValueError:
+            return value
+    return value
+
+
+def mutate_raw(rng, raw: dict) -> dict:
+    out = {}
+    for key, text in raw.items():
+        choice = rng.random()
+        if choice < 0.05:
+            continue
+        try:
+            doc = json.loads(text.rstrip("\0"))
+        except ValueError:
+            doc = None
+        if doc is not None and choice < 0.75:
+            text = json.dumps(mutate_json(rng, doc))
+        elif choice < 0.9:
+            text = text[: rng.randint(0, len(text))]
+        else:
+            chars = list(text)
+            for _ in range(rng.randint(1, 8)):
+                if chars:
+                    chars[rng.randrange(len(chars))] = rng.choice("{}[]\",:\0 -[]x9")
+            text = "".join(chars)
+        out[key] = text
+    return out
+
+
+def test_fuzz_every_reader_gives_values_or_a_reason():
+    import random
+
+    from atlas.core.errors import BadInput
+    from atlas.core.importers.extract import extract
+    from atlas.core.importers.tools import interpret
+
+    rng = random.Random(2026)
+    bases = {tool: extract(build(7)[1]) for tool, build in BUILDERS.items()}
+    for rel in ("InvokeAI/invokeai_dream1.png", "InvokeAI/invokeai_sdmeta1.png", "NovelAI/novelai1_cropped.png"):
+        bases[rel] = extract((FIXTURES / "parsers" / rel).read_bytes())
+    outcomes = {"values": 0, "reason": 0, "none": 0}
+    for base in bases.values():
+        for _ in range(FUZZ_PER_READER):
+            raw = mutate_raw(rng, base)
+            try:
+                gen = interpret(raw)
+            except BadInput as exc:
+                assert str(exc)
+                outcomes["reason"] += 1
+                continue
+            if gen is None:
+                outcomes["none"] += 1
+                continue
+            outcomes["values"] += 1
+            for step in [*gen.earlier, gen]:
+                assert (step.tool is None or isinstance(step.tool, str)) and isinstance(step.prompt, str)
+                assert isinstance(step.negative_prompt, str)
+                assert step.seed is None or (isinstance(step.seed, int) and abs(step.seed) <= INT64_MAX)
+                for number in (step.steps, step.width, step.height):
+                    assert number is None or type(number) is int
+                for number in (step.cfg, step.denoise):
+                    assert number is None or (isinstance(number, float) and number == number
+                                              and abs(number) != float("inf"))
+                assert step.sampler is None or isinstance(step.sampler, str)
+                json.dumps(step.settings, allow_nan=False)  # storable as standard JSON (PostgreSQL's jsonb)
+    assert min(outcomes.values()) > 500, outcomes  # the mutations reach values, reasons and refusals alike

@@ -35,9 +35,14 @@ class Generation:
 
 
 def json_safe(value):
-    """`value` as plain JSON types (sets become sorted lists, objects their attributes or text)."""
-    return json.loads(json.dumps(value, default=lambda o: sorted(o, key=str) if isinstance(o, (set, frozenset))
-                                 else getattr(o, "__dict__", None) or str(o)))
+    """`value` as plain JSON types (sets become sorted lists, objects their attributes or text).
+
+    NaN and infinities, which Python's JSON reads from a file's text, become the text they were
+    written as: standard JSON (and PostgreSQL's jsonb) has no such numbers.
+    """
+    text = json.dumps(value, default=lambda o: sorted(o, key=str) if isinstance(o, (set, frozenset))
+                      else getattr(o, "__dict__", None) or str(o))
+    return json.loads(text, parse_constant=str)
 
 
 def set_seed(gen: Generation, value) -> None:
