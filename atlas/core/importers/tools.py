@@ -69,7 +69,6 @@ def _comfyui_pass(found: comfyui.SamplingPass, index: int, count: int) -> Genera
     gen.settings["node"] = {"id": found.node, "class_type": found.class_type}
     if count > 1:
         gen.settings["pass"] = {"index": index + 1, "of": count}
-    gen.settings = json_safe(gen.settings)
     return gen
 
 
