@@ -152,6 +152,12 @@ def test_novelai_v4_character_prompts_kept_and_searchable(catalogue, tmp_path):
         assert [r.id for r in search.search(session, "sampler:k_euler_ancestral")] == [rid]
 
 
+def test_novelai_img2img_strength_is_its_denoise(tmp_path):
+    comment = novelai_comment(request_type="Img2ImgRequest", strength=0.55, noise=0.1, extra_noise_seed=9)
+    gen = gen_of(tmp_path, "i2i.png", png(novelai_chunks(comment)))
+    assert gen.denoise == 0.55 and gen.settings["novelai"]["noise"] == 0.1
+
+
 def test_novelai_unreadable_comment_is_a_reason(tmp_path):
     chunks = novelai_chunks(novelai_comment())
     chunks["Comment"] = '{"prompt": "cut'
@@ -180,6 +186,19 @@ def test_invokeai_metadata_model_name_and_hash(tmp_path):
     assert fields(gen) == INVOKEAI
     assert (gen.settings["sampler_original"], gen.settings["schedule_type"]) == ("dpmpp_2m_k", "Karras")
     assert (gen.settings["model_base"], gen.settings["app_version"]) == ("sdxl", "5.4.2")
+
+
+def test_invokeai_sdxl_refiner_is_a_second_pass(tmp_path):
+    doc = {**invokeai_metadata(), "refiner_model": {"key": "r1", "hash": "blake3:77aa", "name": "sdxl_refiner_1.0",
+                                                    "base": "sdxl-refiner", "type": "main"},
+           "refiner_cfg_scale": 5.0, "refiner_steps": 20, "refiner_scheduler": "euler", "refiner_start": 0.8,
+           "refiner_positive_aesthetic_score": 6.0, "refiner_negative_aesthetic_score": 2.5}
+    gen = gen_of(tmp_path, "ref.png", png({"invokeai_metadata": json.dumps(doc)}))
+    [base] = gen.earlier
+    assert fields(base) == INVOKEAI and base.settings["pass"]["name"] == "base"
+    assert fields(gen) == ("InvokeAI", "a glass teapot, studio light", "blurry", None, "Euler", 20, 5.0, 1024, 768,
+                           "sdxl_refiner_1.0", "blake3:77aa")
+    assert gen.denoise == pytest.approx(0.2) and gen.settings["pass"] == {"index": 2, "of": 2, "name": "refiner"}
 
 
 def test_invokeai_graph_metadata_node(tmp_path):
@@ -317,6 +336,25 @@ def test_swarmui_jpeg_and_webp(tmp_path, fmt):
     gen = gen_of(tmp_path, f"s.{fmt}", jpeg(exif) if fmt == "jpg" else webp(exif))
     assert fields(gen) == SWARM
     assert (gen.settings["sampler_original"], gen.settings["schedule_type"]) == ("dpmpp_2m", "Karras")
+
+
+def test_swarmui_refine_upscale_is_a_second_pass(catalogue, tmp_path):
+    doc = swarm_doc(seed=777)
+    doc["sui_image_params"].update({"refinermethod": "PostApply", "refinercontrolpercentage": 0.4,
+                                    "refinermodel": "sd_xl_refiner_1.0", "refinersteps": 12,
+                                    "refinerupscale": 1.5, "refinerupscalemethod": "pixel-lanczos"})
+    path = tmp_path / "refined.jpg"
+    path.write_bytes(jpeg(user_comment_exif(json.dumps(doc))))
+    gen = gen_of(tmp_path, "refined-copy.jpg", path.read_bytes())
+    [base] = gen.earlier
+    assert fields(base) == (*SWARM[:3], 777, *SWARM[4:])
+    assert fields(gen) == ("SwarmUI", "a teapot", "blur", None, "DPM++ 2M", 12, 5.5, None, None, "sd_xl_refiner_1.0",
+                           None)
+    assert gen.denoise == 0.4 and gen.settings["schedule_type"] == "Karras"
+    rid = import_paths(catalogue, [path], workers=1).imported[0]["id"]
+    with catalogue.session() as session:  # the base pass's seed and model are found too
+        assert [r.id for r in search.search(session, "seed:777")] == [rid]
+        assert [r.id for r in search.search(session, "model:sd_xl_base_1.0")] == [rid]
 
 
 def civitai_doc(seed=555, extra=True) -> dict:

@@ -9,6 +9,8 @@
 - `invokeai_metadata` (3.x and later): JSON with positive_prompt, negative_prompt, seed, steps,
   cfg_scale, scheduler, width, height, strength, and `model`: {model_name, base_model} (3.x) or
   {key, hash, name, base, type} (4.x and later);
+  an SDXL refiner (refiner_model, refiner_steps, refiner_cfg_scale, refiner_scheduler,
+  refiner_start) makes it two passes;
 - `invokeai_graph` (3.x and later): the node graph, read when no `invokeai_metadata` is beside it:
   its metadata node if it has one, else the model loader, noise, denoise and prompt nodes.
 """
@@ -18,6 +20,7 @@ import shlex
 
 from atlas.core.errors import BadInput
 from atlas.core.importers.generation import Generation, load_object, number_fields, set_sampler, set_seed, text
+from atlas.core.importers.values import as_float
 
 TOOL = "InvokeAI"
 KEYS = ("invokeai_metadata", "invokeai_graph", "sd-metadata", "Dream")
@@ -82,6 +85,26 @@ def _model(gen: Generation, model) -> None:
 
 
 def _from_metadata(doc: dict) -> Generation:
+    """invokeai_metadata; with an SDXL refiner (refiner_model), two passes: the base, then the
+    refiner that takes over its latents at `refiner_start` (adding no noise: no seed of its own)."""
+    gen = _base_pass(doc)
+    refiner = doc.get("refiner_model")
+    if not isinstance(refiner, dict) or doc.get("refiner_steps") is None:
+        return gen
+    start = as_float(doc.get("refiner_start"))
+    final = Generation(tool=TOOL, prompt=gen.prompt, negative_prompt=gen.negative_prompt)
+    set_sampler(final, doc.get("refiner_scheduler"))
+    number_fields(final, doc.get("refiner_steps"), doc.get("refiner_cfg_scale"),
+                  1 - start if start is not None and 0 < start < 1 else None, gen.width, gen.height)
+    _model(final, refiner)
+    gen.settings["pass"], final.settings["pass"] = {"index": 1, "of": 2, "name": "base"}, {
+        "index": 2, "of": 2, "name": "refiner"}
+    final.settings["invokeai"] = gen.settings["invokeai"]
+    final.earlier = [gen]
+    return final
+
+
+def _base_pass(doc: dict) -> Generation:
     gen = Generation(tool=TOOL, prompt=text(doc.get("positive_prompt")),
                      negative_prompt=text(doc.get("negative_prompt")))
     set_seed(gen, doc.get("seed"))
