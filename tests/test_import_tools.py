@@ -279,6 +279,16 @@ def test_fooocus_png_and_jpeg(tmp_path):
     assert fields(gen_of(tmp_path, "f.jpg", fooocus_jpeg())) == FOOOCUS
 
 
+def test_fooocus_refiner_is_a_second_pass(tmp_path):
+    doc = {**fooocus_doc(), "refiner_model": "sd_xl_refiner_1.0_0.9vae", "refiner_switch": 0.8}
+    gen = gen_of(tmp_path, "f.png", png({"parameters": json.dumps(doc), "fooocus_scheme": "fooocus"}))
+    [base] = gen.earlier
+    assert fields(base) == FOOOCUS and base.settings["pass"]["name"] == "base"
+    assert fields(gen) == ("Fooocus", "a paper boat", "low quality", None, "DPM++ 2M SDE", 30, 4.0, 1152, 896,
+                           "sd_xl_refiner_1.0_0.9vae", None)
+    assert gen.denoise == pytest.approx(0.2) and gen.settings["schedule_type"] == "Karras"
+
+
 def test_fooocus_real_file(tmp_path):
     gen = gen_of(tmp_path, "f.png", (FIXTURES / "parsers/Fooocus/fooocus1_cropped.png").read_bytes())
     assert fields(gen) == ("Fooocus", "a smiling goldfish", "", 6952411511246973023, "DPM++ 2M SDE", 30, 4.0, 768,

@@ -4,7 +4,10 @@ Fooocus (metadata scheme "fooocus", with a `fooocus_scheme` chunk beside it in P
 version in EXIF Software): prompt, negative_prompt, full_prompt / full_negative_prompt (with
 the styles applied), resolution "(width, height)", guidance_scale, steps, seed (text: Fooocus
 seeds go past 2**63), sampler and scheduler (ComfyUI's names), base_model, base_model_hash,
-refiner_model, loras, version. Its "a1111" scheme is an infotext, read by `importers.a1111`.
+refiner_model, refiner_switch, loras, version. Its "a1111" scheme is an infotext, read by
+`importers.a1111`. With a refiner (refiner_model other than "None"), the base model samples until
+`refiner_switch` of the steps and the refiner samples the rest of the same schedule: imported as
+two passes, the refiner's denoise being 1 - refiner_switch (it adds no noise: no seed of its own).
 
 RuinedFooocus: Prompt, Negative, steps, cfg, width, height, seed, sampler_name, scheduler,
 base_model_name, base_model_hash, loras, denoise and "software": "RuinedFooocus".
@@ -13,6 +16,7 @@ base_model_name, base_model_hash, loras, denoise and "software": "RuinedFooocus"
 import re
 
 from atlas.core.importers.generation import Generation, number_fields, set_sampler, set_seed, text
+from atlas.core.importers.values import as_float
 
 RESOLUTION = re.compile(r"\(?\s*(\d+)\s*[,x×]\s*(\d+)\s*\)?")
 FOOOCUS_READ = frozenset({"prompt", "negative_prompt", "resolution", "guidance_scale", "steps", "seed", "sampler",
@@ -39,7 +43,20 @@ def read_fooocus(doc: dict) -> Generation:
     number_fields(gen, doc.get("steps"), doc.get("guidance_scale"), None, width, height)
     model(gen, doc.get("base_model"), doc.get("base_model_hash"))
     gen.settings["fooocus"] = {k: v for k, v in doc.items() if k not in FOOOCUS_READ}
-    return gen
+    refiner = doc.get("refiner_model")
+    if not isinstance(refiner, str) or not refiner.strip() or refiner == "None":
+        return gen
+    switch = as_float(doc.get("refiner_switch"))
+    final = Generation(tool="Fooocus", prompt=gen.prompt, negative_prompt=gen.negative_prompt, sampler=gen.sampler,
+                       steps=gen.steps, cfg=gen.cfg, width=gen.width, height=gen.height,
+                       denoise=1 - switch if switch is not None and 0 < switch < 1 else None)
+    final.settings.update({k: gen.settings[k] for k in ("sampler_original", "schedule_type") if k in gen.settings})
+    final.settings["model"] = refiner
+    gen.settings["pass"] = {"index": 1, "of": 2, "name": "base"}
+    final.settings["pass"] = {"index": 2, "of": 2, "name": "refiner"}
+    final.settings["fooocus"] = gen.settings["fooocus"]
+    final.earlier = [gen]
+    return final
 
 
 def read_ruined_fooocus(doc: dict) -> Generation:
