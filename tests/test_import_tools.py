@@ -326,6 +326,12 @@ def test_unknown_json_parameters_is_a_reason(tmp_path):
     assert facts.generation is None and "JSON parameters text of no tool atlas reads" in facts.problem
 
 
+def test_json_cut_short_is_a_reason_never_a_prompt(tmp_path):
+    text = json.dumps(fooocus_doc())[:-40]
+    facts = read(tmp_path, "cut.png", png({"parameters": text}))
+    assert facts.generation is None and "parameters text that opens as JSON but is not valid JSON" in facts.problem
+
+
 # --- SwarmUI, Civitai, TensorArt -----------------------------------------------------------------
 
 def swarm_doc(seed=1234) -> dict:

@@ -143,16 +143,23 @@ def _interpret(raw: dict) -> Generation | None:
     found = drawthings.read(raw)
     if found is not None:
         return found
+    broken = []  # texts that open as JSON and are not (cut short, say): never read as a prompt
     for source in TEXT_SOURCES:
         text = raw.get(source)
-        if isinstance(text, str) and text.strip() and source not in docs:
-            found = from_infotext(text, raw)  # parsed once: its tool is set when a parameter line is there
-            if found.tool is not None or source == "parameters":
-                return found  # a bare prompt in `parameters` is still the prompt
+        if not isinstance(text, str) or not text.strip() or source in docs:
+            continue
+        if a1111.is_json(text):
+            broken.append(source)
+            continue
+        found = from_infotext(text, raw)  # parsed once: its tool is set when a parameter line is there
+        if found.tool is not None or source == "parameters":
+            return found  # a bare prompt in `parameters` is still the prompt
     if _has_comfyui_graph(raw):
         raise BadInput("a ComfyUI graph with no sampler behind its saved image")
     if docs:
         raise BadInput(f"a JSON {', '.join(docs)} text of no tool atlas reads")
+    if broken:
+        raise BadInput(f"a {', '.join(broken)} text that opens as JSON but is not valid JSON")
     return None
 
 
