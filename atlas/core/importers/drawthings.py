@@ -23,7 +23,12 @@ def read(raw: dict) -> Generation | None:
     found = packet(raw)
     if found is None:
         return None
-    props = xmp.parse(found, "Draw Things XMP")
+    try:
+        props = xmp.parse(found, "Draw Things XMP")
+    except BadInput:
+        if "CreatorTool>Draw Things" in found or 'CreatorTool="Draw Things' in found:
+            raise
+        return None  # broken XML that only mentions Draw Things: not its metadata
     tool = next((v for k, v in props.items() if k.endswith("CreatorTool")), None)
     if not (isinstance(tool, str) and tool.startswith(TOOL)):
         return None
