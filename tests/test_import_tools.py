@@ -332,6 +332,14 @@ def test_json_cut_short_is_a_reason_never_a_prompt(tmp_path):
     assert facts.generation is None and "parameters text that opens as JSON but is not valid JSON" in facts.problem
 
 
+def test_comfyui_without_a_sampler_or_api_graph_is_a_reason(tmp_path):
+    graph = {k: v for k, v in base_graph().items() if k != "3"}  # the KSampler gone
+    facts = read(tmp_path, "nosampler.png", png({"prompt": json.dumps(graph)}))
+    assert facts.generation is None and "ComfyUI graph with no sampler" in facts.problem
+    facts = read(tmp_path, "ui.png", png({"workflow": json.dumps({"nodes": [], "links": []})}))
+    assert facts.generation is None and "ComfyUI workflow without its API graph" in facts.problem
+
+
 # --- SwarmUI, Civitai, TensorArt -----------------------------------------------------------------
 
 def swarm_doc(seed=1234) -> dict:

@@ -156,6 +156,8 @@ def _interpret(raw: dict) -> Generation | None:
             return found  # a bare prompt in `parameters` is still the prompt
     if _has_comfyui_graph(raw):
         raise BadInput("a ComfyUI graph with no sampler behind its saved image")
+    if isinstance(raw.get("workflow"), str) and raw["workflow"].strip():
+        raise BadInput("a ComfyUI workflow without its API graph (`prompt`), which is what atlas reads")
     if docs:
         raise BadInput(f"a JSON {', '.join(docs)} text of no tool atlas reads")
     if broken:
