@@ -115,3 +115,58 @@ def test_signing_keeps_idat_and_any_later_change_breaks_it(signed_catalogue):
     edited = png.with_text(data, [png.text_chunk("parameters", "a different prompt\nSteps: 1, Seed: 1, CFG scale: 1")])
     found = credentials.read(edited, anchor(signed_catalogue))
     assert found["validation_state"] == "Invalid" and found["failures"]
+
+
+def test_keys_are_private_whatever_the_umask(home, cli):
+    import os
+
+    old = os.umask(0)
+    try:
+        assert cli("keys", "init").code == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in home.keys.iterdir()}
+    assert home.keys.stat().st_mode & 0o777 == 0o700
+    assert modes == {keys.CA_CERT: 0o644, keys.CA_KEY: 0o600, keys.SIGNER_CHAIN: 0o644, keys.SIGNER_KEY: 0o600}
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda folder: (folder / keys.CA_CERT).write_bytes(b""), "atlas-ca.pem is empty"),  # init cut short
+    (lambda folder: (folder / keys.SIGNER_KEY).unlink(), "signer.key is missing"),
+    (lambda folder: (folder / keys.SIGNER_CHAIN).write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n"),
+     "signer-chain.pem is not a PEM certificate"),
+    (lambda folder: (folder / keys.SIGNER_KEY).chmod(0o644), "signer.key can be read by others"),
+])
+def test_a_damaged_identity_is_reported_with_the_fix(home, cli, damage, says):
+    assert cli("keys", "init").code == 0
+    damage(home.keys)
+    shown = cli("keys", "show")
+    assert shown.code == 1 and says in shown.out and "atlas keys init --force" in shown.out
+    (reported,) = cli("keys", "show", "--json").json()["damaged"]
+    assert reported.startswith(says)
+    refused = cli("keys", "init")
+    assert refused.code == 2 and "damaged" in refused.err and says in refused.err
+    assert cli("keys", "init", "--force").code == 0
+    assert cli("keys", "show").code == 0
+
+
+def test_a_key_from_another_identity_is_caught(home, cli, tmp_path):
+    assert cli("keys", "init").code == 0
+    first_key = (home.keys / keys.SIGNER_KEY).read_bytes()
+    first_ca = (home.keys / keys.CA_CERT).read_bytes()
+    assert cli("keys", "init", "--force").code == 0
+    (home.keys / keys.SIGNER_KEY).write_bytes(first_key)
+    (home.keys / keys.SIGNER_KEY).chmod(0o600)
+    (home.keys / keys.CA_CERT).write_bytes(first_ca)
+    found = keys.problems(home.keys)
+    assert "signer.key does not belong to the certificate in signer-chain.pem" in found
+    assert any("was not issued by atlas-ca.pem" in p for p in found)
+    assert "atlas-ca.key does not belong to atlas-ca.pem" in found
+
+
+@pytest.mark.parametrize("owner", ["x" * 48, " "])
+def test_an_owner_a_certificate_cannot_hold_is_refused(home, cli, owner):
+    result = cli("keys", "init", "--owner", owner)
+    assert result.code == 2 and "give a name of 1 to 47 characters" in result.err
+    assert not (home.keys / keys.CA_CERT).exists()
+    assert cli("keys", "init", "--owner", "x" * 47).code == 0

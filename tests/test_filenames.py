@@ -81,3 +81,23 @@ def test_templates_with_separators_still_give_safe_names(template):
     name = name_for("City", template)
     assert_valid(name)
     assert "City" in name
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("CON", "CON (image).png"), ("nul", "Nul (image).png"), ("LPT9", "LPT9 (image).png"),
+    ("com1.tar", "Com1.tar (image).png"), ("CONSOLE", "CONSOLE.png"), ("aux pipe", "Aux pipe.png"),
+])
+def test_windows_reserved_names_are_never_produced(title, expected):
+    assert filenames.build({"title": title}, "{title}", "png") == expected
+
+
+def test_conversions_and_formats_are_named_as_such():
+    with pytest.raises(BadInput, match=r"\{title!r\} has a conversion or format; placeholders are plain"):
+        filenames.check_template("{title!r}")
+    with pytest.raises(BadInput, match=r"\{seed:08d\} has a conversion"):
+        filenames.check_template("{seed:08d}")
+
+
+def test_export_to_an_empty_folder_name_is_refused(cli):
+    result = cli("export", "1", "--to", "")
+    assert result.code == 2 and "--to needs a folder" in result.err

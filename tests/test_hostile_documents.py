@@ -83,3 +83,31 @@ def test_peak_memory_bounded(tmp_path, kind):
     assert done.returncode in (0, 2), done.stderr.decode()[-2000:]
     assert 0 < peak < MEMORY_BUDGET, f"{kind}: peak RSS {peak >> 20} MiB"
     print(f"{kind}: peak RSS {peak / (1 << 20):.1f} MiB")
+
+
+def ztxt_bomb(path, chunks: int = 100):
+    """A PNG with `chunks` zTXt chunks, each inflating to just under the per-chunk cap (~16 MiB of 'a')."""
+    import zlib
+
+    from atlas.core.files import png
+    from tests.support.pngs import small_png
+
+    body = zlib.compress(b"a" * (png.MAX_INFLATED - 1024), 9)
+    extra = [png.Chunk(b"zTXt", f"bomb{i}".encode() + b"\0\0" + body) for i in range(chunks)]
+    path.write_bytes(png.with_text(small_png(), extra))
+    return path
+
+
+@pytest.mark.parametrize("command", [("inspect", "--json"), ("inspect",), ("import",), ("verify",)])
+def test_many_text_bombs_stay_bounded(tmp_path, command):
+    # Each chunk alone is within its cap; a hundred of them add up to 1.6 GB unless the total is capped.
+    path = ztxt_bomb(tmp_path / "ztxt-bomb.png")
+    assert path.stat().st_size < 2_000_000
+    done, peak = run_capped(*command, path, home=tmp_path / "home", timeout=120)
+    assert done.returncode in (0, 1, 2), done.stderr.decode()[-2000:]
+    assert b"Traceback" not in done.stderr
+    assert 0 < peak < MEMORY_BUDGET, f"{command}: peak RSS {peak >> 20} MiB"
+    assert len(done.stdout) < 20 << 20  # at most MAX_SHOWN_TEXT and its quoting
+    if command[0] == "inspect":
+        assert b"MAX_SHOWN_TEXT" in done.stdout
+    print(f"{' '.join(command)}: peak RSS {peak / (1 << 20):.1f} MiB, {len(done.stdout) >> 20} MiB printed")

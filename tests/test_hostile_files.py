@@ -80,3 +80,17 @@ def test_unreadable_sub_folder_reported(tmp_path):
     finally:
         locked.chmod(0o755)
     assert done.returncode == 1 and f"unreadable: {locked}: a folder that cannot be read" in done.stderr.decode()
+
+
+def test_library_warnings_are_one_atlas_line(tmp_path):
+    from PIL import Image
+
+    # A JPEG whose EXIF IFD claims an entry it does not hold: Pillow warns "Corrupt EXIF data".
+    path = tmp_path / "bad-exif.jpg"
+    Image.new("RGB", (16, 16)).save(path, exif=b"Exif\0\0II*\0\x08\0\0\0\xff\xff" + b"\0" * 10)
+    for command in ("inspect", "import"):
+        done, _ = run_capped(command, path, home=tmp_path / "home", timeout=60)
+        err = done.stderr.decode()
+        assert done.returncode == 0, err
+        assert "atlas: warning: Corrupt EXIF data." in err
+        assert ".py:" not in err and "warnings.warn" not in err

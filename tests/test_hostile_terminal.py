@@ -61,6 +61,11 @@ def test_imported_file_text_reaches_no_terminal_raw(tmp_path, hostile_png):
 def test_json_output_keeps_the_text(tmp_path, hostile_png):
     done = _atlas(tmp_path, "inspect", "--json", hostile_png)
     assert json.loads(done.stdout)["text"]["Comment"] == HOSTILE
+    # Same values, but nothing a terminal acts on: JSON escapes C0 itself; DEL, C1 and the
+    # line/paragraph separators are escaped too (the bidi override is printable text in JSON).
+    bidi = re.compile(rb"\xe2\x80[\xaa-\xae]")
+    assert [c for c in _raw_controls(done.stdout) if not bidi.fullmatch(c)] == []
+    assert b"\\u009b" in done.stdout and b"\\u007f" in done.stdout
 
 
 def test_error_messages_show_escapes(tmp_path):

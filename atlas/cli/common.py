@@ -24,8 +24,13 @@ def echo(text, err: bool = False) -> None:
     click.echo(safe(text, multiline=True), err=err)
 
 
+# json.dumps escapes C0 controls but leaves DEL and the C1 range raw; some terminals act on C1 (U+009B
+# is a CSI). Escaped, the document parses to the same values.
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in (0x7F, *range(0x80, 0xA0), 0x2028, 0x2029)}
+
+
 def echo_json(value) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str).translate(_JSON_ESCAPES))
 
 
 def json_option(func):

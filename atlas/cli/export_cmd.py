@@ -8,7 +8,7 @@ from atlas.core.errors import BadInput
 @click.argument("render_ids", nargs=-1)
 @click.option("--query", "-q", help="Export the renders matching this search query instead of ids.")
 @click.option("--to", "to_dir", required=True, type=click.Path(), help="Folder to write the export into.")
-@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "webp"], case_sensitive=False), default="png",
+@click.option("--format", "fmt", type=click.Choice(["png", "jpg", "jpeg", "webp"], case_sensitive=False), default="png",
               show_default=True, help="Image format; metadata is embedded in each.")
 @click.option("--name", "name_template",
               help="File name template, e.g. '{title} ({id})'. Fields: title id seed width height prompt "
@@ -21,6 +21,8 @@ from atlas.core.errors import BadInput
 @click.pass_context
 def export(ctx, render_ids, query, to_dir, fmt, name_template, categories, descriptions, as_json):
     """Write renders upload-ready for Wikimedia Commons: image, description page, provenance, batch."""
+    if not to_dir.strip():  # "" would quietly mean the current folder
+        raise BadInput("--to needs a folder to write the export into")
     languages = {}
     for entry in descriptions:
         lang, sep, text = entry.partition("=")

@@ -1,6 +1,7 @@
 import click
 
 from atlas.cli.common import echo_json, json_option
+from atlas.core.errors import AtlasError
 
 
 @click.group()
@@ -44,9 +45,20 @@ def show(ctx, as_json):
     """Show which identity signs renders and which CA is trusted when verifying."""
     from cryptography import x509
 
-    from atlas.core.trust.keys import identity, signing_identity, trust_anchor
+    from atlas.core.trust.keys import identity, problems, signing_identity, trust_anchor
 
     home = _home(ctx)
+    damage = problems(home.keys)
+    if damage:  # report it whole rather than fail on the first file that will not load
+        fix = "atlas keys init --force (files signed with the old identity will no longer verify as trusted)"
+        if as_json:
+            echo_json({"damaged": damage, "folder": str(home.keys), "fix": fix})
+        else:
+            click.echo(f"the signing identity in {home.keys} is damaged:")
+            for problem in damage:
+                click.echo(f"  {problem}")
+            click.echo(f"fix: {fix}")
+        raise AtlasError(f"{len(damage)} problem{'s' if len(damage) > 1 else ''} in the signing identity")
     found = identity(home)
     signer = x509.load_pem_x509_certificates(found.chain_pem)[0] if found else None
     anchor = trust_anchor(home)

@@ -53,9 +53,23 @@ def cli(ctx, home):
     ctx.obj = {"home": home}
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings (Pillow's "Corrupt EXIF data", DecompressionBombWarning) as one atlas line,
+    without the library's source path and code line."""
+    text = " ".join(str(message).split())
+    click.echo(safe(f"atlas: warning: {text}"), err=True)
+
+
 def main(argv=None) -> int:
+    import warnings
+
+    warnings.showwarning = _show_warning
+    args = sys.argv[1:] if argv is None else list(argv)
+    if any("\0" in str(arg) for arg in args):  # a shell cannot pass one; a caller in Python can, and paths choke
+        click.echo("atlas: error: an argument contains a NUL character", err=True)
+        return 2
     try:
-        cli.main(args=argv, prog_name="atlas", standalone_mode=False)
+        cli.main(args=args, prog_name="atlas", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("atlas: interrupted", err=True)
         return 130
@@ -70,7 +84,18 @@ def main(argv=None) -> int:
     except AtlasError as exc:
         click.echo(safe(f"atlas: error: {exc}", multiline=True), err=True)  # messages quote files' text
         return exc.exit_code
+    except OSError as exc:  # the environment failed under valid work: a full disk, a read-only home
+        click.echo(safe(f"atlas: error: {os_error(exc)}"), err=True)
+        return 1
     return 0
+
+
+def os_error(exc: OSError) -> str:
+    """An OSError as one line naming the path it concerns, e.g. `no space left on device: /x/y`."""
+    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    reason = reason[:1].lower() + reason[1:]
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{reason}: {' -> '.join(paths)}" if paths else reason
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ MAX_RECIPE_BYTES = 1 << 20  # a recipe is a page of YAML; 1 MiB leaves room for 
 MAX_YAML_NODES = 100_000  # values in a recipe once its YAML aliases are expanded (an alias bomb has billions)
 MAX_JSON_DEPTH = 64  # nesting of provenance records and recipes; real ones stay under 10
 MAX_LIST_LIMIT = 1_000_000  # `--limit` of search and list
+MAX_SHOWN_TEXT = 16 << 20  # decoded text chunks `inspect` shows for one file (as much as one chunk may hold)
+MAX_QUERY_TERMS = 200  # terms of one search query (SQLite nests one condition per term; ~1000 overflow it)
 
 _STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")

@@ -239,19 +239,28 @@ def outpaint(catalogue: Catalogue, render_id: int, request: OutpaintRequest, inf
 
 def upscale_image(pipe, descriptor, image: Image.Image, ctx: Context, request: UpscaleRequest, seed: int,
                   progress=None) -> tuple[Image.Image, dict]:
-    width, height = upscale_size(image.width, image.height, request.scale)
-    big, applied = upscalers.upscale_to(descriptor, image, width, height)
-    rows = tiles.grid(width, height, request.tile, request.overlap)
-    flat = [t for row in rows for t in row]
-    seeds = [seed + t.index for t in flat]
+    """A1111's SD upscale script: upscale (or, with the "None" upscaler, keep) the flattened input,
+    img2img every tile of the grid in batches, and combine the tiles (see atlas/engine/tiles.py).
+
+    The tile is `request.tile` square (A1111 tiles at its width x height sliders). Rows are combined
+    as soon as their tiles are done, so one row of tiles is held, never the whole set."""
+    image = upscalers.flatten(image)
+    if upscalers.builtin(request.upscaler) == upscalers.NONE:
+        big, applied = image, 0
+    else:
+        step = upscalers.model_step(descriptor) if descriptor is not None else upscalers.lanczos_step(request.scale)
+        big, applied = upscalers.upscale(image, request.scale, step)
+    grid = tile_grid(big.width, big.height, request)
+    flat = grid.tiles
+    seeds = tiles.seeds(seed, len(flat), request.batch)
     cond = sampling.encode_prompts(pipe, ctx.prompt, ctx.negative_prompt)
-    canvas = np.zeros((height, width, 3), dtype=np.float32)
-    filled, done_tiles, finished = 0, {}, 0
+    assembler = tiles.Assembler(grid)
     steps_run = 0
     run_per_tile = settings.a1111_img2img_steps(request.steps, request.denoise)
     total = run_per_tile * -(-len(flat) // request.batch)
     for start in range(0, len(flat), request.batch):
         batch = flat[start:start + request.batch]
+        # A tile reaching past the image (an image smaller than the tile) is cut with black beyond it.
         init = sampling.encode_images(pipe, [big.crop(t.box) for t in batch])
 
         def tile_progress(step, _total, base=start // request.batch * run_per_tile):
@@ -261,19 +270,20 @@ def upscale_image(pipe, descriptor, image: Image.Image, ctx: Context, request: U
         latents, steps_run = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise,
                                                       ctx.sampler, ctx.cfg, seeds[start:start + request.batch],
                                                       progress=tile_progress)
-        for t, made in zip(batch, sampling.decode_latents(pipe, latents), strict=False):
-            done_tiles[t.index] = np.asarray(made)
-        # Blend every row whose tiles are all done, then drop them: memory holds one row of tiles.
-        while finished < len(rows) and all(t.index in done_tiles for t in rows[finished]):
-            row = rows[finished]
-            strip = tiles.blend_row(row, [done_tiles.pop(t.index) for t in row], width)
-            filled = tiles.blend_into(canvas, strip, row[0].y, filled)
-            finished += 1
+        for t, made in zip(batch, sampling.decode_latents(pipe, latents), strict=True):
+            assembler.add(t, np.asarray(made.convert("RGB")))
     del big
-    out = Image.fromarray(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), "RGB")
+    out = Image.fromarray(assembler.image(), "RGB")
     facts = {"steps_run": steps_run, "tile_seeds": seeds, "tiles": [list(t.box) for t in flat],
              "model_applications": applied}
     return out, facts
+
+
+def tile_grid(width: int, height: int, request: UpscaleRequest) -> tiles.Grid:
+    try:
+        return tiles.grid(width, height, request.tile, request.tile, request.overlap)
+    except ValueError as exc:
+        raise BadInput(f"SD upscale cannot tile a {width}x{height} image: {exc}") from None
 
 
 def upscale(catalogue: Catalogue, render_id: int, request: UpscaleRequest, info: RenderInfo, progress=None,
@@ -284,16 +294,20 @@ def upscale(catalogue: Catalogue, render_id: int, request: UpscaleRequest, info:
     ctx = context(catalogue, render_id, request)
     seed = settings.resolve_seed(request.seed)
     descriptor = upscalers.load_file(upscaler.path) if upscaler is not None else None
+    if upscalers.builtin(request.upscaler) == upscalers.NONE:
+        width, height = ctx.image.size  # A1111 does not resize at all with the "None" upscaler
+    else:
+        width, height = upscale_size(ctx.image.width, ctx.image.height, request.scale)
+    grid = tile_grid(width, height, request)
     pipe = pipelines.for_model(ctx.model)
-    width, height = upscale_size(ctx.image.width, ctx.image.height, request.scale)
     step = base_pass("upscale", ctx, request, seed, run_id, position)
-    step.width, step.height = min(request.tile, width), min(request.tile, height)
+    step.width, step.height = request.tile, request.tile  # A1111's Size: the tile (its width x height sliders)
     step.upscaler_id = upscaler.id if upscaler is not None else None
-    grid = tiles.grid(width, height, request.tile, request.overlap)
-    step.settings = {"script": "SD upscale", "upscaler": upscaler.name if upscaler else upscalers.LANCZOS,
+    step.settings = {"script": "SD upscale",
+                     "upscaler": upscaler.name if upscaler else upscalers.builtin(request.upscaler),
                      "scale": request.scale, "tile": request.tile, "overlap": request.overlap,
-                     "batch": request.batch, "tiles": [list(t.box) for row in grid for t in row],
-                     "tile_seeds": []}
+                     "batch": request.batch, "tiles": [list(t.box) for t in grid.tiles],
+                     "tile_seeds": tiles.seeds(seed, len(grid.tiles), request.batch)}
 
     def work():
         image, facts = upscale_image(pipe, descriptor, ctx.image, ctx, request, seed, progress)

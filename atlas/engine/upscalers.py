@@ -1,12 +1,12 @@
-"""Upscalers for SD upscale: learned models loaded with spandrel, or Lanczos built in.
+"""Upscalers for SD upscale: learned models loaded with spandrel, or A1111's built-in Lanczos and None.
 
 The demo upscaler is a tiny SwinIR with random weights, built from a fixed seed with spandrel's
 own architecture class, saved as a `.pth` and registered (labelled demo) like any upscaler, then
 loaded back through spandrel's ModelLoader: the path a real SwinIR_4x or ESRGAN file takes.
 """
 
-import math
 import warnings
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -15,8 +15,14 @@ import torch
 from PIL import Image
 
 from atlas.core.errors import BadInput
+from atlas.core.record.recipes import upscale_size
+from atlas.engine import tiles
+
+Step = Callable[[Image.Image], Image.Image]
 
 LANCZOS = "Lanczos"
+NONE = "None"  # A1111's "None": SD upscale then tiles the input as it is, at its own size
+MAX_APPLICATIONS = 3  # A1111 runs an upscaler at most 3 times towards the target
 DEMO_UPSCALER_NAME = "atlas-demo-tiny-swinir"
 SEED = 20221023
 CARD = """---
@@ -28,8 +34,8 @@ tags: [atlas-demo, random-weights, upscaler]
 A tiny SwinIR x2 with random weights, built by atlas from seed {seed} with spandrel's SwinIR class.
 It is not a trained model: it exists to exercise SD upscale without a download.
 """
-MODEL_TILE = 256  # the upscaler model sees tiles this size (plus padding) so memory stays flat
-MODEL_PAD = 16
+MODEL_TILE = 192  # A1111's defaults for its upscaler models' own tiles (ESRGAN_tile, SWIN_tile, DAT_tile)
+MODEL_OVERLAP = 8
 
 
 def build_demo(path: Path) -> Path:
@@ -67,8 +73,17 @@ def ensure_demo(catalogue):
         return model
 
 
+def builtin(name: str | None) -> str | None:
+    """LANCZOS or NONE for those built-in upscalers' names (no name means Lanczos), else None."""
+    if not name or name.lower() == LANCZOS.lower():
+        return LANCZOS
+    if name.lower() == NONE.lower():
+        return NONE
+    return None
+
+
 def resolve(catalogue, name: str | None):
-    """The upscaler Model row for a registered name or a weights file path; None for Lanczos.
+    """The upscaler Model row for a registered name or a weights file path; None for Lanczos or None.
 
     A file is registered on first use (its licence must come from a model card beside it)."""
     from sqlmodel import select
@@ -77,7 +92,7 @@ def resolve(catalogue, name: str | None):
     from atlas.core.catalogue.tables import Model
     from atlas.core.record import models
 
-    if not name or name.lower() == LANCZOS.lower():
+    if builtin(name) is not None:
         return None
     if name == DEMO_UPSCALER_NAME:
         return ensure_demo(catalogue)
@@ -126,38 +141,127 @@ def load_file(path: str):
     return descriptor.to(pick().torch_device).eval()
 
 
+def to_model_input(image: Image.Image, dtype, device) -> torch.Tensor:
+    """1 x 3 x H x W in [0, 1]. Quirk we follow: A1111 hands upscaler models BGR, not RGB."""
+    array = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1].transpose(2, 0, 1)) / 255
+    return torch.from_numpy(array).to(device=device, dtype=dtype)[None]
+
+
+def from_model_output(tensor: torch.Tensor) -> np.ndarray:
+    """H x W x 3 uint8 RGB from a 1 x 3 x H x W BGR model output: clamped, x 255, rounded."""
+    array = tensor[0].float().cpu().clamp_(0, 1).numpy()
+    return (255.0 * np.moveaxis(array, 0, 2)).round().astype(np.uint8)[:, :, ::-1]
+
+
+def _model_param(descriptor):
+    return next(descriptor.model.parameters())
+
+
 def apply_model(descriptor, image: Image.Image) -> Image.Image:
-    """One application of the model, in padded tiles so a large image never sits in the model whole."""
+    """One application of the model, tiled as A1111 tiles it (its default tile 192, overlap 8):
+    SwinIR averages overlapping output tiles (`tiled_average`), the others (ESRGAN, DAT, HAT, ...) go
+    through SD upscale's own grid and blending (`tiled_grid`)."""
+    if descriptor.architecture.id == "SwinIR":
+        return tiled_average(descriptor, image, MODEL_TILE, MODEL_OVERLAP)
+    return tiled_grid(descriptor, image, MODEL_TILE, MODEL_OVERLAP)
+
+
+def average_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Tile offsets along one axis for `tiled_average`: every tile - overlap pixels, then one flush
+    with the far edge (a tile longer than the side shrinks to it)."""
+    return list(range(0, length - tile, tile - overlap)) + [length - tile]
+
+
+def tiled_average(descriptor, image: Image.Image, tile: int, overlap: int) -> Image.Image:
+    """A1111's SwinIR tiling: square tiles of min(tile, width, height) px, each output pixel the mean of
+    the tiles over it (summed in tile order, in the model's dtype). Only the band of output rows the
+    current tile row can still touch is held, not A1111's two full-size float buffers."""
+    param = _model_param(descriptor)
     scale = descriptor.scale
-    source = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    height, width, _ = source.shape
+    source = to_model_input(image, param.dtype, "cpu")
+    _, _, height, width = source.shape
+    tile = min(tile, height, width)
+    ys, xs = average_starts(height, tile, overlap), average_starts(width, tile, overlap)
     out = np.zeros((height * scale, width * scale, 3), dtype=np.uint8)
-    device = next(descriptor.model.parameters()).device
-    with torch.no_grad():
-        for y in range(0, height, MODEL_TILE):
-            for x in range(0, width, MODEL_TILE):
-                x0, y0 = max(0, x - MODEL_PAD), max(0, y - MODEL_PAD)
-                x1, y1 = min(width, x + MODEL_TILE + MODEL_PAD), min(height, y + MODEL_TILE + MODEL_PAD)
-                patch = torch.from_numpy(source[y0:y1, x0:x1]).permute(2, 0, 1)[None].to(device)
-                result = descriptor(patch)[0].permute(1, 2, 0).clamp(0, 1).cpu().numpy()
-                inner_w, inner_h = min(MODEL_TILE, width - x), min(MODEL_TILE, height - y)
-                ox, oy = (x - x0) * scale, (y - y0) * scale
-                crop = result[oy:oy + inner_h * scale, ox:ox + inner_w * scale]
-                out[y * scale:(y + inner_h) * scale, x * scale:(x + inner_w) * scale] = \
-                    (crop * 255.0 + 0.5).astype(np.uint8)
+    band_top = 0  # output row where `total`/`count` start
+    total = torch.zeros((1, 3, 0, width * scale), dtype=param.dtype, device=param.device)
+    count = torch.zeros_like(total)
+
+    def emit(rows: int):  # the first `rows` rows of the band are final
+        out[band_top:band_top + rows] = from_model_output(total[:, :, :rows] / count[:, :, :rows])
+
+    with torch.inference_mode():
+        for y in ys:
+            done = y * scale - band_top
+            emit(done)
+            keep_total, keep_count = total[:, :, done:], count[:, :, done:]
+            grow = (y + tile) * scale - (band_top + total.shape[2])
+            total = torch.cat([keep_total, keep_total.new_zeros((1, 3, grow, width * scale))], dim=2)
+            count = torch.cat([keep_count, keep_count.new_zeros((1, 3, grow, width * scale))], dim=2)
+            band_top = y * scale
+            for x in xs:
+                patch = source[:, :, y:y + tile, x:x + tile].to(param.device)
+                total[:, :, :, x * scale:(x + tile) * scale] += descriptor(patch)
+                count[:, :, :, x * scale:(x + tile) * scale] += 1
+        emit(total.shape[2])
     return Image.fromarray(out, "RGB")
 
 
-def upscale_to(descriptor, image: Image.Image, width: int, height: int) -> tuple[Image.Image, int]:
-    """The model applied until the image reaches the target, then Lanczos to the exact size.
+def tiled_grid(descriptor, image: Image.Image, tile: int, overlap: int) -> Image.Image:
+    """A1111's tiling for ESRGAN-like models: SD upscale's grid (tile x tile, `overlap`) on the input,
+    each tile upscaled and rounded to 8 bits, then combined on the grid scaled by the model's factor."""
+    param = _model_param(descriptor)
+    grid = tiles.grid(image.width, image.height, tile, tile, overlap)
+    scale = descriptor.scale
+    big = tiles.scaled(grid, scale)
+    assembler = tiles.Assembler(big)
+    with torch.inference_mode():
+        for small, large in zip(grid.tiles, big.tiles, strict=True):
+            patch = to_model_input(image.crop(small.box), param.dtype, param.device)
+            assembler.add(large, from_model_output(descriptor(patch)))
+    return Image.fromarray(assembler.image(), "RGB")
 
-    Returns (image, times the model ran)."""
+
+def flatten(image: Image.Image) -> Image.Image:
+    """RGB, with any transparency put onto white (A1111 flattens onto its img2img background colour,
+    white by default, before upscaling)."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        background.paste(rgba, mask=rgba)
+        return background.convert("RGB")
+    return image.convert("RGB")
+
+
+def lanczos_step(scale: float) -> Step:
+    """A1111's Lanczos upscaler: one application resizes by the requested scale, truncated to pixels."""
+    def step(image: Image.Image) -> Image.Image:
+        return image.resize((int(image.width * scale), int(image.height * scale)), Image.Resampling.LANCZOS)
+    return step
+
+
+def model_step(descriptor) -> Step:
+    """A learned upscaler: one application runs the model at its own scale."""
+    return lambda image: apply_model(descriptor, image)
+
+
+def upscale(image: Image.Image, scale: float, step: Step) -> tuple[Image.Image, int]:
+    """A1111's Upscaler.upscale: the target is the scaled size floored to a multiple of 8; `step`
+    (one application of the upscaler) runs until the image reaches the target, at most 3 times and
+    no more once it stops growing; then a Lanczos resize to the exact target.
+
+    Returns (image, applications)."""
+    width, height = upscale_size(image.width, image.height, scale)
     applied = 0
-    if descriptor is not None:
-        needed = max(width / image.width, height / image.height)
-        applied = max(1, math.ceil(math.log(needed, descriptor.scale) - 1e-9)) if needed > 1 else 0
-        for _ in range(applied):
-            image = apply_model(descriptor, image)
+    for i in range(MAX_APPLICATIONS):
+        # Quirk we follow: at scale 1 the upscaler still runs once before the size check.
+        if image.width >= width and image.height >= height and (i > 0 or scale != 1):
+            break
+        before = image.size
+        image = step(image)
+        applied += 1
+        if image.size == before:
+            break
     if image.size != (width, height):
-        image = image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-    return image.convert("RGB"), applied
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    return image, applied

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from atlas.core.catalogue.database import make_engine, upgrade
+from atlas.core.catalogue.database import check_url, make_engine, upgrade
 from atlas.core.catalogue.home import Home
 from atlas.core.catalogue.licences import spdx_expression
 from atlas.core.catalogue.store import Store
 from atlas.core.catalogue.tables import Licence, Tag
+from atlas.core.errors import AtlasError
 
 # SQLite's wait for another writer: long enough for a script to queue behind a running `atlas run`.
 # Someone looking at a screen wants to hear sooner: the TUI opens with a shorter one.
@@ -46,14 +48,22 @@ class Catalogue:
         """Open (creating if needed) the catalogue and migrate its schema to head. `busy_timeout`:
         seconds a write waits for another writer before it fails (SQLite; others keep their own)."""
         home = home if isinstance(home, Home) else Home.resolve(home)
+        if home.database_url_from_env:  # the default URL is a file in the home, made just below
+            check_url(home.database_url)
         home.create()
         engine = make_engine(home.database_url, busy_timeout=busy_timeout)
-        if upgrade(engine):
-            from atlas.core.catalogue.licences import sync_builtin
+        try:
+            if upgrade(engine):
+                from atlas.core.catalogue.licences import sync_builtin
 
-            with Session(engine) as session:
-                sync_builtin(session)
-                session.commit()
+                with Session(engine) as session:
+                    sync_builtin(session)
+                    session.commit()
+        except DBAPIError as exc:  # not a database, unreachable server, refused login, disk I/O error
+            engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            shown = engine.url.render_as_string(hide_password=True)
+            raise AtlasError(f"cannot open the catalogue database {shown}: {reason}") from None
         return cls(home=home, engine=engine, store=Store(home.store))
 
     @contextmanager

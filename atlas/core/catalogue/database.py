@@ -1,11 +1,51 @@
 """Open the catalogue database and bring its schema to the newest migration."""
 
 import sys
+from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
 
 from atlas.core.catalogue import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from atlas.core.errors import BadInput
+
+SUPPORTED = "sqlite:///PATH or postgresql://USER@HOST/DATABASE"
+
+
+def check_url(url: str, source: str = "ATLAS_DATABASE_URL") -> URL:
+    """`url` parsed, or a BadInput saying what is wrong with it before anything connects.
+
+    Refused: what SQLAlchemy cannot parse, databases atlas does not run on, PostgreSQL without a
+    driver, and in-memory SQLite (it would keep nothing once the command ends, while the file
+    it recorded stays in the store). A SQLite path must be a file in an existing folder."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise BadInput(f"{source} is not a database URL ({exc}); use {SUPPORTED}") from None
+    shown = url if parsed.password is None else parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+            raise BadInput(f"{source} {shown} is an in-memory database, which keeps nothing after the "
+                           "command ends; name a file: sqlite:///PATH")
+        path = Path(database.removeprefix("file:")).expanduser()
+        if path.is_dir():
+            raise BadInput(f"{source} {shown} names a folder, not a database file")
+        if not path.parent.is_dir():
+            raise BadInput(f"{source} {shown}: the folder {path.parent} does not exist")
+        if path.exists() and not path.is_file():
+            raise BadInput(f"{source} {shown} is not a regular file")
+        return parsed
+    if backend != "postgresql":
+        raise BadInput(f"{source} {shown}: atlas runs on SQLite and PostgreSQL, not {backend}; use {SUPPORTED}")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ImportError:
+        raise BadInput(f"{source} {shown}: the PostgreSQL driver {parsed.get_driver_name()!r} is not installed "
+                       "(pip install 'psycopg[binary]' and write postgresql+psycopg://...)") from None
+    return parsed
 
 
 def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:

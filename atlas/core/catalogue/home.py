@@ -36,6 +36,10 @@ class Home:
         return os.environ.get("ATLAS_DATABASE_URL") or f"sqlite:///{self.database_path}"
 
     @property
+    def database_url_from_env(self) -> bool:
+        return bool(os.environ.get("ATLAS_DATABASE_URL"))
+
+    @property
     def store(self) -> Path:
         return self.root / "store"
 
@@ -84,5 +88,8 @@ class Home:
         return data
 
     def create(self) -> None:
-        for folder in (self.root, self.store, self.models, self.keys):
+        for folder in (self.root, self.store, self.models):
             folder.mkdir(parents=True, exist_ok=True)
+        if not self.keys.is_dir():  # private keys live here: owner only, whatever the umask
+            self.keys.mkdir(mode=0o700)
+            os.chmod(self.keys, 0o700)

@@ -22,6 +22,8 @@ _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 _ENTITY = re.compile(r"&(#?[A-Za-z0-9]+);")
 _TILDES = re.compile(r"~{3,}")
 _SPACE = re.compile(r"[\s_]+")
+# Names Windows reserves whatever the extension (CON.png cannot be created there): the stem gets a mark.
+_RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])", re.IGNORECASE)
 
 
 def extension(fmt: str) -> str:
@@ -40,9 +42,13 @@ def check_template(template: str) -> str:
     for _literal, field, spec, conversion in parts:
         if field is None:
             continue
-        if field not in FIELDS or spec or conversion:
+        if field not in FIELDS:
             raise BadInput(f"name template {template!r}: unknown placeholder {{{field}}}; "
                            f"use {', '.join('{' + f + '}' for f in FIELDS)}")
+        if spec or conversion:
+            written = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise BadInput(f"name template {template!r}: {written} has a conversion or format; "
+                           f"placeholders are plain, e.g. {{{field}}}")
     return template
 
 
@@ -75,6 +81,8 @@ def build(fields: dict, template: str | None, ext: str) -> str:
     stem = truncate(stem, MAX_BYTES - len(ext) - 1)
     if not stem:
         stem = clean(f"AI-generated image ({fields.get('id')})")
+    if _RESERVED.fullmatch(stem.split(".")[0].rstrip()):
+        stem = f"{stem} (image)"
     # Commons capitalises the first letter of every title; the file on disk says what Commons will.
     return f"{stem[:1].upper()}{stem[1:]}.{ext}"
 

@@ -3,6 +3,7 @@
 import json
 import os
 
+from atlas.core import seeding
 from atlas.core.files import infotext, png, xmp
 
 PARAMETERS_KEY = "parameters"
@@ -13,6 +14,9 @@ def a1111_params(record: dict) -> tuple[str, str, dict]:
     """(prompt, negative prompt, ordered parameters) describing the last pass as A1111 would."""
     last = record["lineage"][-1]
     model = last.get("model") or {}
+    # An atlas pass that recorded no source drew with the CPU (atlas's only source before there were others).
+    seeds = seeding.infotext_from_settings(last.get("settings") or {}, last.get("sampler"),
+                                           None if last["kind"] == "import" else seeding.DEFAULT_RNG)
     params = {
         "Steps": last.get("steps"),
         "Sampler": last.get("sampler"),
@@ -21,7 +25,10 @@ def a1111_params(record: dict) -> tuple[str, str, dict]:
         "Size": f"{last['width']}x{last['height']}" if last.get("width") else None,
         "Model hash": model.get("short_hash"),
         "Model": model.get("name"),
+        **{key: seeds.get(key) for key in ("Variation seed", "Variation seed strength", "Seed resize from")},
         "Denoising strength": last.get("denoise") if last["kind"] != "txt2img" else None,
+        "ENSD": seeds.get("ENSD"),
+        "RNG": seeds.get("RNG"),
     }
     if last["kind"] == "upscale" and last.get("upscaler"):
         params["SD upscale upscaler"] = last["upscaler"]["name"]

@@ -12,6 +12,7 @@ from pathlib import Path
 from atlas.core.errors import BadInput
 from atlas.core.files import embed, infotext, png, xmp
 from atlas.core.files.regular import open_regular
+from atlas.core.limits import MAX_SHOWN_TEXT
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 
@@ -63,13 +64,19 @@ def _png(path: Path, what: str, facts: dict) -> None:
     header = chunks[0].data
     facts["width"], facts["height"] = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
     texts: dict[str, str] = {}
+    left = MAX_SHOWN_TEXT  # a hundred chunks each just under the per-chunk cap would be gigabytes
     for chunk in chunks:
-        if chunk.type in png.TEXT_TYPES:
+        if chunk.type in png.TEXT_TYPES and left > 0:
             try:
                 key, text = png.decode_text(chunk, what)
             except BadInput as exc:  # one broken chunk does not hide the others
                 facts["problems"].append(str(exc))
                 continue
+            left -= len(text)
+            if left < 0:
+                facts["problems"].append(f"{what}: more than MAX_SHOWN_TEXT ({MAX_SHOWN_TEXT >> 20} MiB) of "
+                                         f"text chunks; chunk {key!r} and those after it are not shown")
+                break
             texts[key] = text
     if embed.PARAMETERS_KEY in texts:
         facts["parameters"] = parameters_entry(texts.pop(embed.PARAMETERS_KEY))
@@ -89,7 +96,7 @@ def _pillow(path: Path, what: str, facts: dict) -> None:
         with Image.open(path) as image:
             facts["width"], facts["height"] = image.size
             exif, packet = image.info.get("exif"), image.info.get("xmp")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise BadInput(f"{what}: not a readable {facts['format'].upper()} file: {exc}") from None
     if exif:
         comment = _user_comment(exif, what, facts["problems"])

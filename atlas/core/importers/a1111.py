@@ -19,6 +19,7 @@ import json
 import re
 
 from atlas.core import sampler_names as samplers
+from atlas.core import seeding
 from atlas.core.files import infotext
 from atlas.core.importers.values import as_float, as_int
 
@@ -88,11 +89,13 @@ def read(text: str, raw: dict | None = None) -> dict:
             settings["civitai_resources"] = json.loads(resources)
         except ValueError:
             settings["civitai_resources"] = resources
+    tool = label(fields, raw) if fields else None
+    settings.update(seeding.settings_from_infotext(fields, tool))
     if fields:
         settings["infotext"] = fields
     size = infotext.size(lower["size"]) if "size" in lower else None
     width, height = size if size else (None, None)
-    return {"tool": label(fields, raw) if fields else None, "prompt": prompt, "negative_prompt": negative,
+    return {"tool": tool, "prompt": prompt, "negative_prompt": negative,
             "seed": as_int(lower.get("seed")), "sampler": sampler, "steps": as_int(lower.get("steps")),
             "cfg": as_float(lower.get("cfg scale")), "denoise": as_float(lower.get("denoising strength")),
             "width": width, "height": height, "settings": settings}

@@ -84,6 +84,8 @@ def _read(facts: FileFacts, path: Path, store_root: Path | None) -> None:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise BadInput(f"{path}: not an image PIL can identify (PNG, JPEG or WebP expected)") from None
+    except Image.DecompressionBombError as exc:
+        raise BadInput(f"{path}: refused: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadInput(f"{path}: damaged image data ({exc})") from None
     fmt = FORMATS.get(image.format or "")
@@ -113,7 +115,11 @@ def _read(facts: FileFacts, path: Path, store_root: Path | None) -> None:
 
 def _decode(image, path: Path) -> None:
     """Decode the pixels: a truncated or damaged image fails here, with the decoder's reason."""
+    from PIL import Image
+
     try:
         image.load()
+    except Image.DecompressionBombError as exc:
+        raise BadInput(f"{path}: refused: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise BadInput(f"{path}: damaged image data ({exc})") from None

@@ -193,8 +193,12 @@ def expand(document: dict) -> list[PassSpec]:
 
 
 def upscale_size(width: int, height: int, scale: float) -> tuple[int, int]:
-    """SD upscale's target: scaled, rounded to a multiple of 8 (the VAE's block)."""
-    return max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8)
+    """SD upscale's target as A1111's upscalers compute it: each side times the scale, floored to a
+    multiple of 8 (not rounded: 100 px x 1.5 gives 144, not 152)."""
+    size = int((width * scale) // 8 * 8), int((height * scale) // 8 * 8)
+    if min(size) < 8:
+        raise BadInput(f"{width}x{height} x {scale:g} is under 8 px on a side: too small to upscale")
+    return size
 
 
 def output_size(spec: PassSpec, width: int, height: int) -> tuple[int, int]:

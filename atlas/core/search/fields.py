@@ -58,6 +58,8 @@ REGISTRY = (
     SearchField("negative", TEXT, "text in the negative prompt", col(Producer.negative_prompt), aliases=("neg",),
                 substring=True),
     SearchField("seed", INT, "the seed", col(Producer.seed), sortable=True),
+    SearchField("rng", TEXT, "RNG source of the noise: CPU, GPU or NV (as recorded)",
+                col(Producer.settings)["rng"].as_string()),
     SearchField("steps", INT, "sampling steps", col(Producer.steps), sortable=True, few_values=True),
     SearchField("sampler", TEXT, 'sampler name, e.g. "Euler a" (any tool\'s spelling: euler_ancestral)',
                 col(Producer.sampler), sortable=True),

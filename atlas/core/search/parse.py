@@ -9,11 +9,13 @@ ranges or comparisons). `sort:field` / `sort:-field` orders the results (default
 The fields, their value types and aliases are those of `fields.REGISTRY`.
 """
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from atlas.core.errors import BadInput
+from atlas.core.limits import MAX_QUERY_TERMS
 from atlas.core.search import fields
 from atlas.core.search.fields import DATE, INT, SIZE, TEXT
 from atlas.core.settings import MAX_INT
@@ -151,7 +153,7 @@ def _number(kind, text: str, tok: Token):
     except ValueError:
         raise QuerySyntaxError(f"{tok.key} needs {'a whole number' if kind is int else 'a number'}, "
                                f"got {text!r}", tok.text, tok.column) from None
-    if kind is float and value != value:  # NaN compares with nothing
+    if kind is float and not math.isfinite(value):  # NaN compares with nothing; no setting is infinite
         raise QuerySyntaxError(f"{tok.key} needs a number, got {text!r}", tok.text, tok.column)
     if kind is int and abs(value) > MAX_INT:  # the database stores 64-bit integers at most
         raise QuerySyntaxError(f"{tok.key} is out of range (at most 64-bit), got {text!r}", tok.text, tok.column)
@@ -268,6 +270,9 @@ def _term(tok: Token):
             raise QuerySyntaxError("a bare word takes `*` only at its end (prefix search)", tok.text, tok.column)
         if not words.strip():
             raise QuerySyntaxError("a prefix search needs some letters before `*`", tok.text, tok.column)
+        if not re.search(r"\w", words):  # full text indexes words: `(` alone would quietly match nothing
+            raise QuerySyntaxError("no letters or digits to search for (full text matches words)",
+                                   tok.text, tok.column)
         query = FullText(words, prefix)
     else:
         found = fields.lookup(tok.key)
@@ -307,7 +312,12 @@ def parse(text: str) -> Query:
     current: list[object] = []
     sorts: list[Sort] = []
     last_or: Token | None = None
-    for tok in tokenize(text):
+    tokens = tokenize(text)
+    if len(tokens) > MAX_QUERY_TERMS:  # each term is a nested SQL condition; SQLite caps the depth
+        extra = tokens[MAX_QUERY_TERMS]
+        raise QuerySyntaxError(f"{len(tokens)} terms, more than MAX_QUERY_TERMS ({MAX_QUERY_TERMS})",
+                               extra.text, extra.column)
+    for tok in tokens:
         if tok.text == "OR" and not tok.quoted:
             if not current:
                 raise QuerySyntaxError("OR needs a term on each side", tok.text, tok.column)

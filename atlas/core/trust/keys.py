@@ -7,8 +7,10 @@ Users may configure their own certificate chain, key and trust anchor instead (c
 """
 
 import datetime
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from atlas.core.atomic import write_atomic
 from atlas.core.catalogue.home import Home
@@ -17,6 +19,7 @@ from atlas.core.errors import AtlasError, BadInput
 CA_CERT, CA_KEY = "atlas-ca.pem", "atlas-ca.key"
 SIGNER_CHAIN, SIGNER_KEY = "signer-chain.pem", "signer.key"
 VALID_DAYS = 3650
+MAX_COMMON_NAME = 64  # X.509's upper bound on a common name (RFC 5280)
 DOCUMENT_SIGNING = "1.3.6.1.5.5.7.3.36"  # id-kp-documentSigning (RFC 9336), one of the EKUs c2pa accepts
 
 
@@ -45,11 +48,17 @@ def create_identity(folder: Path, owner: str = "atlas user", force: bool = False
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
 
-    paths = {name: folder / name for name in (CA_CERT, CA_KEY, SIGNER_CHAIN, SIGNER_KEY)}
+    longest = MAX_COMMON_NAME - len("atlas local CA ()")
+    if not owner.strip() or len(owner) > longest:
+        raise BadInput(f"owner {owner[:80]!r}: give a name of 1 to {longest} characters "
+                       f"(certificates hold at most {MAX_COMMON_NAME} in a common name)")
+    paths = {name: folder / name for name in IDENTITY_FILES}
     if not force and any(p.exists() for p in paths.values()):
-        raise BadInput(f"{folder} already holds a signing identity; use --force to replace it "
+        damage = problems(folder)
+        state = f"a damaged signing identity ({'; '.join(damage)})" if damage else "a signing identity"
+        raise BadInput(f"{folder} already holds {state}; use --force to replace it "
                        "(files signed with the old one will no longer verify as trusted)")
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
     until = now + datetime.timedelta(days=VALID_DAYS)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -90,6 +99,61 @@ def create_identity(folder: Path, owner: str = "atlas user", force: bool = False
     write_atomic(paths[SIGNER_CHAIN], pem(signer) + pem(ca), mode=0o644)
     write_atomic(paths[SIGNER_KEY], key_pem(signer_key), mode=0o600)
     return paths
+
+
+IDENTITY_FILES = (CA_CERT, CA_KEY, SIGNER_CHAIN, SIGNER_KEY)
+
+
+def private_folder(folder: Path) -> None:
+    """Make `folder` (if needed) readable by its owner only, whatever the umask."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+
+
+def problems(folder: Path) -> list[str]:
+    """What is wrong with the identity `atlas keys init` made in `folder` (empty when none is there
+    or it is whole): missing, empty or unreadable files, a key that does not match its certificate,
+    a signer its CA did not issue, keys others can read."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+
+    paths = {name: folder / name for name in IDENTITY_FILES}
+    if not any(p.exists() for p in paths.values()):
+        return []
+    found: list[str] = []
+    loaded: dict[str, Any] = {}  # certificate lists and private keys
+    for name, path in paths.items():
+        if not path.is_file():
+            found.append(f"{name} is missing")
+            continue
+        data = path.read_bytes()
+        if not data.strip():
+            found.append(f"{name} is empty")
+            continue
+        try:
+            loaded[name] = (serialization.load_pem_private_key(data, password=None) if name.endswith(".key")
+                            else x509.load_pem_x509_certificates(data))
+        except (ValueError, TypeError):
+            found.append(f"{name} is not a PEM {'key' if name.endswith('.key') else 'certificate'}")
+            continue
+        if name.endswith(".key") and path.stat().st_mode & 0o077:
+            found.append(f"{name} can be read by others (mode {path.stat().st_mode & 0o777:o}, should be 600)")
+
+    def public(key) -> bytes:
+        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    chain, ca = loaded.get(SIGNER_CHAIN), loaded.get(CA_CERT)
+    if chain and SIGNER_KEY in loaded and public(chain[0].public_key()) != public(loaded[SIGNER_KEY].public_key()):
+        found.append(f"{SIGNER_KEY} does not belong to the certificate in {SIGNER_CHAIN}")
+    if ca and CA_KEY in loaded and public(ca[0].public_key()) != public(loaded[CA_KEY].public_key()):
+        found.append(f"{CA_KEY} does not belong to {CA_CERT}")
+    if chain and ca:
+        try:
+            chain[0].verify_directly_issued_by(ca[0])
+        except (ValueError, TypeError, InvalidSignature) as exc:
+            found.append(f"the signer in {SIGNER_CHAIN} was not issued by {CA_CERT} ({type(exc).__name__})")
+    return found
 
 
 def _read(path: str | Path, what: str) -> bytes:

@@ -1,0 +1,58 @@
+"""A broken environment (a bad database URL, a home that cannot be made) is a clear error, never a traceback."""
+
+import pytest
+
+from tests.support.pngs import small_png
+
+
+@pytest.mark.parametrize("url, code, says", [
+    ("garbage", 2, "is not a database URL"),
+    ("postgresql://[::1/x", 2, "is not a database URL"),  # a malformed IPv6 host
+    ("sqlite:////nonexistent-atlas-dir/x.db", 2, "the folder /nonexistent-atlas-dir does not exist"),
+    ("sqlite:////dev/null", 2, "is not a regular file"),
+    ("sqlite:////tmp", 2, "names a folder"),
+    ("mysql://user@host/db", 2, "not mysql"),
+    ("http://example.org/db", 2, "not http"),
+    ("postgresql+pg8000://user@host/db", 2, "'pg8000' is not installed"),
+    ("sqlite://", 2, "in-memory"),
+    ("sqlite:///:memory:", 2, "in-memory"),
+    ("sqlite:///file:x?mode=memory&uri=true", 2, "in-memory"),
+    ("postgresql+psycopg://user:hunter2@127.0.0.1:1/db", 1, "cannot open the catalogue database"),
+])
+def test_bad_database_urls_are_named_errors(cli, monkeypatch, url, code, says):
+    monkeypatch.setenv("ATLAS_DATABASE_URL", url)
+    for command in (("list",), ("search", "fox")):
+        result = cli(*command)
+        assert result.code == code, result.err
+        assert says in result.err
+        assert "Traceback" not in result.err and "hunter2" not in result.err
+
+
+def test_a_file_that_is_not_a_database(cli, monkeypatch, tmp_path):
+    fake = tmp_path / "notes.db"
+    fake.write_text("not a database at all\n" * 100)
+    monkeypatch.setenv("ATLAS_DATABASE_URL", f"sqlite:///{fake}")
+    result = cli("list")
+    assert result.code == 1
+    assert "cannot open the catalogue database" in result.err and "not a database" in result.err
+    assert fake.read_text().startswith("not a database at all")  # untouched
+
+
+def test_in_memory_import_is_refused_before_anything_is_stored(cli, monkeypatch, home, tmp_path):
+    # An in-memory catalogue would forget the record when the process ends, leaving the copy orphaned.
+    source = tmp_path / "a.png"
+    source.write_bytes(small_png())
+    monkeypatch.setenv("ATLAS_DATABASE_URL", "sqlite://")
+    result = cli("import", source)
+    assert result.code == 2 and "in-memory" in result.err
+    store = home.store
+    assert not store.exists() or not any(p.is_file() for p in store.rglob("*"))
+
+
+def test_a_home_that_cannot_be_made_names_the_path(cli, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("ATLAS_HOME", str(blocker / "home"))
+    result = cli("list")
+    assert result.code == 1
+    assert str(blocker / "home") in result.err and "Traceback" not in result.err
