@@ -403,6 +403,15 @@ def test_civitai_json_graph_only(tmp_path):
     assert gen.settings["model"] == "sd_xl_base_1.0.safetensors"
 
 
+def test_civitai_png_chunks(tmp_path):
+    doc = civitai_doc()
+    chunks = {"prompt": json.dumps(base_graph(seed=555)), "extraMetadata": doc["extraMetadata"],
+              "extra": json.dumps(doc["extra"])}
+    gen = gen_of(tmp_path, "c.png", png(chunks))
+    assert fields(gen) == ("Civitai", "a koi pond", "text", 555, "DPM++ 2M", 25, 4.0, 832, 1216, None, None)
+    assert gen.settings["civitai_resources"] == ["urn:air:sdxl:checkpoint:civitai:101055@128078"]
+
+
 def tensorart_png(seed="2865291847") -> bytes:
     data = {"prompt": "a neon street", "negativePrompt": "lowres", "width": 768, "height": 1152, "seed": seed,
             "steps": 30, "cfgScale": 7, "clipSkip": 2,

@@ -2,8 +2,9 @@
 holds "extra" ({"airs": [the resources' AIR URNs]}) and "extraMetadata" (a JSON text: prompt,
 negativePrompt, cfgScale, sampler (A1111's name), clipSkip, steps, seed, width, height,
 baseModel, resources, transformations). extraMetadata has the values as asked for; a graph
-without it is read as ComfyUI's, labelled Civitai. Civitai's A1111 text (`Civitai resources:`)
-is an infotext, read by `importers.a1111`."""
+without it is read as ComfyUI's, labelled Civitai. In a PNG the same come as chunks: the graph in
+`prompt`, and `extraMetadata` (and `extra`) chunks of their own. Civitai's A1111 text (`Civitai
+resources:`) is an infotext, read by `importers.a1111`."""
 
 from atlas.core.importers.generation import Generation, load_object, number_fields, set_sampler, set_seed, text
 
@@ -15,6 +16,17 @@ READ = frozenset({"prompt", "negativePrompt", "cfgScale", "sampler", "steps", "s
 def is_civitai(doc: dict) -> bool:
     extra = doc.get("extra")
     return "extraMetadata" in doc or (isinstance(extra, dict) and "airs" in extra)
+
+
+def png_doc(raw: dict) -> dict | None:
+    """Civitai's PNG chunks as the one object its JPEG holds, or None when the file has no extraMetadata chunk."""
+    if not isinstance(raw.get("extraMetadata"), str):
+        return None
+    doc: dict = {"extraMetadata": raw["extraMetadata"]}
+    extra = load_object(raw.get("extra"))
+    if extra is not None:
+        doc["extra"] = extra
+    return doc
 
 
 def read_extra(doc: dict) -> Generation | None:

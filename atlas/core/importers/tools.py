@@ -124,10 +124,11 @@ def _interpret(raw: dict) -> Generation | None:
             pass  # a damaged record: fall back to the infotext beside it
     docs = {source: doc for source in TEXT_SOURCES if (doc := _json_text(raw.get(source))) is not None}
     comment = docs.get("exif:UserComment")
-    if comment is not None and civitai.is_civitai(comment):
-        found = civitai.read_extra(comment) or from_comfyui(raw)
+    civitai_doc = comment if comment is not None and civitai.is_civitai(comment) else civitai.png_doc(raw)
+    if civitai_doc is not None:
+        found = civitai.read_extra(civitai_doc) or from_comfyui(raw)
         if found is not None:
-            civitai.label(found, comment)
+            civitai.label(found, civitai_doc)
             return found
     if tensorart.KEY in raw:
         return tensorart.read(raw, from_comfyui(raw))
