@@ -19,7 +19,7 @@ from tests.support import FIXTURES
 PARSERS = FIXTURES / "parsers"
 LANDSCAPE_NEG = "(hands), text, error, cropped"
 
-# file -> (tool, prompt start, negative start, seed, steps, sampler, cfg, processing size, model)
+# file -> (tool, prompt start, negative start, seed, steps, sampler (A1111's name), cfg, processing size, model)
 EXPECTED = {
     "AUTOMATIC1111/automatic1111_cropped.png": ("AUTOMATIC1111", "photo of a duck", "monochrome", 235284042, 15,
                                                 "UniPC", 5.0, (512, 400), "realistic_realisticVisionV20_v20"),
@@ -28,30 +28,30 @@ EXPECTED = {
     "AUTOMATIC1111/automatic1111_stealth.png": ("AUTOMATIC1111", "a circle", "a square", 2015833630, 20, "Euler",
                                                 7.0, (64, 64), "realisticVisionV51_v51VAE"),
     "ComfyUI/img2img_cropped.png": ("ComfyUI", "photograph of victorian woman with wings", "watermark, text",
-                                    280823642470253, 20, "sample_dpmpp_2m", 8.0, (None, None),
+                                    280823642470253, 20, "DPM++ 2M", 8.0, (None, None),
                                     "v1-5-pruned-emaonly.ckpt"),
     # Multi-sampler graphs: the sampler behind the deepest save node made the file; its size is that of
     # the latent it was given (a LatentUpscale here). img2img starts from a loaded image: no size in the graph.
     "ComfyUI/night_evening_day_morning_cropped.png": ("ComfyUI", "(best quality) beautiful (HDR:1.2)", LANDSCAPE_NEG,
-                                                      1122440447966177, 14, "dpmpp_2m", 7.0, (1088, 1920),
+                                                      1122440447966177, 14, "DPM++ 2M", 7.0, (1088, 1920),
                                                       "AbyssOrangeMix2_hard.safetensors"),
     "ComfyUI/noisy_latents_3_subjects_cropped.png": ("ComfyUI", "girl (flat chest:0.9)", LANDSCAPE_NEG,
-                                                     1084614416978598, 9, "sample_dpmpp_sde", 5.5, (1920, 1088),
+                                                     1084614416978598, 9, "DPM++ SDE", 5.5, (1920, 1088),
                                                      "Anything-V3.0.ckpt"),
     "ComfyUI/unclip_2pass_cropped.png": ("ComfyUI", "beautiful scenery landscape outdoors mountains", LANDSCAPE_NEG,
-                                         119080905858220, 8, "dpmpp_sde", 9.0, (1920, 1088),
+                                         119080905858220, 8, "DPM++ SDE", 9.0, (1920, 1088),
                                          "cardosAnimated_v20.safetensors"),
     "Fooocus/fooocus1_cropped.png": ("Fooocus", "a smiling goldfish", "", 6952411511246973023, 30,
-                                     "dpmpp_2m_sde_gpu", 4.0, (None, None), "juggernautXL_v8Rundiffusion"),
+                                     "DPM++ 2M SDE", 4.0, (768, 1280), "juggernautXL_v8Rundiffusion"),
     "InvokeAI/invokeai_dream1.png": ("InvokeAI", "professional full body photo of young woman",
-                                     "rendering, glowing eyes", 2980747362, 50, "k_lms", 5.0, (512, 768), None),
+                                     "rendering, glowing eyes", 2980747362, 50, "LMS", 5.0, (512, 768), None),
     "InvokeAI/invokeai_imeta1.png": ("InvokeAI", "digital artwork, oil painting", "grainy+, photo", 3293022630, 35,
-                                     "euler", 8.0, (1024, 1024), "juggernautXL"),
+                                     "Euler", 8.0, (1024, 1024), "juggernautXL"),
     "InvokeAI/invokeai_sdmeta1.png": ("InvokeAI", "professional full body photo of young woman",
-                                      "rendering, glowing eyes", 2980747362, 50, "k_lms", 5.0, (512, 768),
+                                      "rendering, glowing eyes", 2980747362, 50, "LMS", 5.0, (512, 768),
                                       "deliberateForInvoke_v08"),
     "NovelAI/novelai1_cropped.png": ("NovelAI", "masterpiece, best quality,  cat, space, icon",
-                                     "lowres, bad anatomy, bad hands", 2253955223, 50, "k_euler_ancestral", 10.0,
+                                     "lowres, bad anatomy, bad hands", 2253955223, 50, "Euler a", 10.0,
                                      (None, None), "Stable Diffusion"),
 }
 
@@ -174,8 +174,9 @@ def test_swarmui_parameters(catalogue, tmp_path):
         step = producer(session, render.id)
     assert render.tool == "SwarmUI"
     assert (step.prompt, step.negative_prompt, step.seed, step.steps, step.cfg, step.sampler) == (
-        "a teapot", "blur", 1234, 25, 5.5, "euler")
+        "a teapot", "blur", 1234, 25, 5.5, "Euler")
     assert step.settings["scheduler"] == "karras" and step.settings["model"].endswith("sd_xl_base_1.0")
+    assert (step.settings["sampler_original"], step.settings["schedule_type"]) == ("euler", "Karras")
 
 
 def broken_files(root):

@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 from sqlmodel import select
 from test_import import digest_tree
+from test_import_tools import BUILDERS
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Pass, Render
 from atlas.core.files.inspect import inspect_file
 from atlas.core.importers.batch import import_paths
+from atlas.core.importers.extract import extract
+from atlas.core.importers.tools import interpret
 from tests.support import FIXTURES
 
 RUNS = 20  # imports of the mixed folder, half with the process pool, half with one worker
@@ -29,6 +32,12 @@ def infotext(i: int, prompt: str) -> str:
 
 def usercomment_exif(text: str) -> bytes:
     return piexif.dump({"Exif": {piexif.ExifIFD.UserComment: piexif.helper.UserComment.dump(text, "unicode")}})
+
+
+def gen_of_bytes(name: str, data: bytes):
+    found = interpret(extract(data, name))
+    assert found is not None
+    return found
 
 
 def mixed_folder(root) -> dict[str, str | None]:
@@ -70,6 +79,16 @@ def mixed_folder(root) -> dict[str, str | None]:
             info.add_text("workflow", comfy["workflow"])
             Image.new("RGB", (16, 16), colour).save(root / name, pnginfo=info)
             written[name] = "photograph of victorian woman with wings"
+    for i, tool in enumerate(sorted(BUILDERS)):  # one file of every other reader
+        build = BUILDERS[tool]
+        name, data = build(5000 + i)
+        prompt = gen_of_bytes(name, data).prompt
+        name = f"f{i:02}_{name}"
+        (root / name).write_bytes(data)
+        written[name] = prompt
+        phone = usercomment_exif("Shot on a phone")
+        Image.new("RGB", (16, 16), (20 * i, 0, 90)).save(root / f"f{i:02}_none.jpg", exif=phone)
+        written[f"f{i:02}_none.jpg"] = None  # a UserComment that is no generation text
     shutil.copytree(FIXTURES, root / "fixtures")
     (root / "fixtures" / "LICENSE.txt").unlink()
     return written

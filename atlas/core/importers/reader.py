@@ -99,7 +99,8 @@ def _read(facts: FileFacts, path: Path, store_root: Path | None) -> None:
         facts.generation = interpret(facts.raw)
     except BadInput as exc:  # the image is fine, its metadata is not: catalogued, with the reason
         facts.problem = str(exc).replace(f"{path}: ", "")
-    if chunks is not None and facts.generation is None and facts.problem is None:
+    in_pixels = chunks is not None or (fmt == "webp" and image.mode == "RGBA")  # WebP: NovelAI's, in the alpha
+    if in_pixels and facts.generation is None and facts.problem is None:
         _decode(image, path)
         try:  # A1111's stealth metadata, in the pixels
             facts.raw.update(extract.stealth(image, str(path)))

@@ -1,5 +1,7 @@
 """Numbers from metadata text: whatever a tool wrote, a number or None (never an exception)."""
 
+import math
+
 
 def as_int(value) -> int | None:
     try:
@@ -13,4 +15,4 @@ def as_float(value) -> float | None:
         number = float(str(value).strip())
     except (TypeError, ValueError):
         return None
-    return number if number == number else None  # NaN is no value
+    return number if math.isfinite(number) else None  # NaN and infinities are no value
