@@ -102,3 +102,13 @@ def test_a_partial_or_foreign_extension_is_ignored():
     packet = b"<x:xmpmeta>" + b"y" * 150_000 + b"</x:xmpmeta>"
     standard, extended = jpeg_xmp.read(_by_the_spec(b"", packet, 40_000, drop=1))
     assert standard is not None and extended is None
+
+
+def test_import_reads_the_whole_long_record(rendered, tmp_path, cli):
+    data, record = rendered
+    record = long_record(record)
+    path = tmp_path / "long.jpg"
+    path.write_bytes(encode_export(data, record, "jpeg"))
+    assert cli("import", path).code == 0
+    shown = cli("show", "--json", "2").json()  # render 1 is the txt2img the fixture made
+    assert LONG_PROMPT.strip() in json.dumps(shown)

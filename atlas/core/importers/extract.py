@@ -18,7 +18,7 @@ import struct
 import zlib
 
 from atlas.core.errors import BadInput
-from atlas.core.files import png
+from atlas.core.files import jpeg_xmp, png
 
 # Decoded text per file. The largest ComfyUI workflows seen are a few MiB; 32 MiB leaves room for
 # ten times that while keeping a reader process's peak memory bounded whatever a file claims.
@@ -128,7 +128,7 @@ def _png_text(chunk: png.Chunk, budget: _Budget) -> tuple[str, str]:
 def jpeg_metadata(data: bytes, what: str = "file") -> dict[str, str]:
     """EXIF, XMP and comments of a JPEG: the segments before the image data (SOS)."""
     budget, out, comments = _Budget(what), {}, 0
-    pos, seen_exif = 2, False
+    pos, seen_exif, extended = 2, False, False
     while pos + 2 <= len(data):
         if data[pos] != 0xFF:
             raise BadInput(f"{what}: corrupt JPEG: no segment marker at byte {pos}")
@@ -156,11 +156,18 @@ def jpeg_metadata(data: bytes, what: str = "file") -> dict[str, str]:
             packet = body[len(XMP_HEADER):]
             budget.take(len(packet))
             out["xmp"] = text(packet)
+        elif marker == 0xE1 and body.startswith(jpeg_xmp.EXTENDED_HEADER):
+            extended = True
         elif marker == 0xFE:
             comments += 1
             budget.take(len(body))
             out["jpeg:COM" if comments == 1 else f"jpeg:COM:{comments}"] = text(body)
         pos = end
+    if extended and "xmp" in out:  # a long record continues in extended XMP (atlas's own long JPEG exports)
+        _standard, packet = jpeg_xmp.read(data, what)
+        if packet is not None:
+            budget.take(len(packet))
+            out["xmp"] = text(packet)
     return out
 
 
