@@ -164,10 +164,10 @@ def jpeg_metadata(data: bytes, what: str = "file") -> dict[str, str]:
             out["jpeg:COM" if comments == 1 else f"jpeg:COM:{comments}"] = text(body)
         pos = end
     if extended and "xmp" in out:  # a long record continues in extended XMP (atlas's own long JPEG exports)
-        _standard, packet = jpeg_xmp.read(data, what)
-        if packet is not None:
-            budget.take(len(packet))
-            out["xmp"] = text(packet)
+        _standard, extended_packet = jpeg_xmp.read(data, what)
+        if extended_packet is not None:
+            budget.take(len(extended_packet))
+            out["xmp"] = text(extended_packet)
     return out
 
 
