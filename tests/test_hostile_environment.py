@@ -56,3 +56,43 @@ def test_a_home_that_cannot_be_made_names_the_path(cli, monkeypatch, tmp_path):
     result = cli("list")
     assert result.code == 1
     assert str(blocker / "home") in result.err and "Traceback" not in result.err
+
+
+@pytest.fixture
+def read_only_home(tmp_path, monkeypatch, cli):
+    """A home with one imported render, then mounted read-only (a bind mount: needs root's mount rights)."""
+    import subprocess
+
+    source, mounted = tmp_path / "src", tmp_path / "ro"
+    mounted.mkdir()
+    monkeypatch.setenv("ATLAS_HOME", str(source / "home"))
+    picture = tmp_path / "a.png"
+    picture.write_bytes(small_png())
+    assert cli("import", picture).code == 0
+    steps = (["mount", "--bind", str(source), str(mounted)], ["mount", "-o", "remount,ro,bind", str(mounted)])
+    for step in steps:
+        if subprocess.run(step, capture_output=True).returncode != 0:
+            subprocess.run(["umount", str(mounted)], capture_output=True)
+            pytest.skip("cannot make a read-only bind mount here (needs root with mount rights)")
+    monkeypatch.setenv("ATLAS_HOME", str(mounted / "home"))
+    yield mounted / "home", picture
+    subprocess.run(["umount", str(mounted)], check=True)
+
+
+def test_a_read_only_home_still_reads(read_only_home, cli):
+    home, _picture = read_only_home
+    for command in (("list",), ("search", "seed:>=0"), ("show", "1"), ("verify", "1"), ("model", "list")):
+        result = cli(*command)
+        assert result.code == 0, (command, result.err)
+    assert "a.png" in cli("show", "--json", "1").out
+
+
+def test_a_read_only_home_refuses_writes_by_name(read_only_home, cli, tmp_path):
+    home, picture = read_only_home
+    tagged = cli("tag", "1", "+x")
+    assert tagged.code == 1 and f"the atlas home {home} is read-only" in tagged.err
+    other = tmp_path / "b.png"
+    other.write_bytes(small_png(16, 16))
+    imported = cli("import", other)
+    assert imported.code == 1 and "cannot copy it into the store" in imported.err
+    assert "cannot read the file" not in imported.err and "Traceback" not in imported.err + tagged.err

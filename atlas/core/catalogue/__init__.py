@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, col, select
 
-from atlas.core.catalogue.database import check_url, make_engine, upgrade
+from atlas.core.catalogue.database import HEAD, check_url, make_engine, upgrade
 from atlas.core.catalogue.home import Home
 from atlas.core.catalogue.licences import spdx_expression
 from atlas.core.catalogue.store import Store
@@ -50,6 +50,8 @@ class Catalogue:
         home = home if isinstance(home, Home) else Home.resolve(home)
         if home.database_url_from_env:  # the default URL is a file in the home, made just below
             check_url(home.database_url)
+        if home.read_only():
+            return cls(home=home, engine=_read_only_engine(home), store=Store(home.store))
         home.create()
         engine = make_engine(home.database_url, busy_timeout=busy_timeout)
         try:
@@ -69,8 +71,14 @@ class Catalogue:
     @contextmanager
     def session(self):
         """A session whose objects stay readable after commit (records are built from them)."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+        except OperationalError as exc:
+            if "readonly database" in str(exc.orig):  # a read-only home: reads work, this write cannot
+                raise AtlasError(f"the atlas home {self.home.root} is read-only; this command writes to its "
+                                 "catalogue") from None
+            raise
 
     def file_of(self, render: StoredFile) -> Path | None:
         """Where a render's bytes are: in the store, or at the linked source for linked imports."""
@@ -80,6 +88,29 @@ class Catalogue:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _read_only_engine(home: Home) -> Engine:
+    """The home's SQLite catalogue opened read-only. A WAL database without its -shm file opens only
+    as `immutable` (SQLite cannot make the file beside it), which is true of a read-only mount."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+
+    path = home.database_path
+    for query in ("mode=ro", "immutable=1"):
+        uri = f"file:{path}?{query}"
+        try:
+            probe = sqlite3.connect(uri, uri=True)
+            revision = probe.execute("SELECT version_num FROM alembic_version").fetchone()
+            probe.close()
+        except sqlite3.Error:
+            continue
+        if revision is None or revision[0] != HEAD:
+            raise AtlasError(f"the atlas home {home.root} is read-only and its catalogue needs an upgrade "
+                             f"(at {revision[0] if revision else 'no revision'}, this atlas needs {HEAD})")
+        return create_engine("sqlite://", creator=lambda uri=uri: sqlite3.connect(uri, uri=True))
+    raise AtlasError(f"the atlas home {home.root} is read-only and its catalogue {path} cannot be opened read-only")
 
 
 def tags_of(session: Session, render_ids: Iterable[int]) -> dict[int, list[str]]:

@@ -87,6 +87,12 @@ class Home:
         validate("config", data, what=str(self.config_path))
         return data
 
+    def read_only(self) -> bool:
+        """Whether this is an existing home atlas cannot write to (a read-only mount, a colleague's
+        folder): its catalogue is then opened for reading only. Not for a database elsewhere."""
+        return (not self.database_url_from_env and self.database_path.is_file()
+                and not os.access(self.root, os.W_OK))
+
     def create(self) -> None:
         for folder in (self.root, self.store, self.models):
             folder.mkdir(parents=True, exist_ok=True)

@@ -42,12 +42,19 @@ class FileFacts:
     problem: str | None = None  # why its metadata could not be read (the file is still imported)
 
 
+class StoreWriteFailed(Exception):
+    """The file was read, but its copy could not be written into the store (a full disk, a read-only home)."""
+
+
 def _copy_into_store(store_root: Path, digest: str, ext: str, data: bytes) -> tuple[str, bool]:
     rel = relative_path(digest, ext)
     target = store_root / rel
     if target.exists():
         return rel, False
-    write_atomic(target, data, fsync=False)  # the batch syncs once before committing
+    try:
+        write_atomic(target, data, fsync=False)  # the batch syncs once before committing
+    except OSError as exc:
+        raise StoreWriteFailed(f"cannot copy it into the store {store_root}: {exc.strerror or exc}") from None
     return rel, True
 
 
@@ -58,6 +65,8 @@ def read_file(path: str, store_root: str | None = None) -> FileFacts:
         _read(facts, Path(path), Path(store_root) if store_root else None)
     except BadInput as exc:
         facts.error = str(exc).replace(f"{path}: ", "")
+    except StoreWriteFailed as exc:
+        facts.error = str(exc)
     except OSError as exc:
         facts.error = f"cannot read the file: {exc.strerror or exc}"
     except Exception as exc:
