@@ -6,6 +6,8 @@ gets the same noise whatever batch it is in. The noise for a step from sigma to 
 tree's increment over that interval divided by the square root of its length: a unit normal.
 """
 
+import warnings
+
 import torch
 import torchsde
 
@@ -23,5 +25,8 @@ class BrownianNoise:
         ordered = sigma < sigma_next
         a, b = (sigma, sigma_next) if ordered else (sigma_next, sigma)
         # torchsde gives W(b) - W(a) for a < b; a step down in sigma walks the interval backwards.
-        w = torch.stack([tree(float(a), float(b)) for tree in self.trees]) * (1 if ordered else -1)
+        with warnings.catch_warnings():
+            # exp(-(-log sigma)) can land an ulp outside the tree's range; torchsde clamps it, and says so.
+            warnings.filterwarnings("ignore", message="Should have t", category=UserWarning)
+            w = torch.stack([tree(float(a), float(b)) for tree in self.trees]) * (1 if ordered else -1)
         return w / (sigma_next - sigma).abs().sqrt()
