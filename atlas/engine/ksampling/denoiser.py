@@ -13,6 +13,8 @@ import torch
 
 from atlas.engine.ksampling.discrete import DiscreteSigmas, ldm_alphas_cumprod
 
+SIGMA_DATA = 1.0  # k-diffusion's data standard deviation for these wrappers
+
 
 def _dims(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return v.reshape(v.shape + (1,) * (like.ndim - v.ndim))
@@ -28,12 +30,12 @@ class Denoiser:
     v_prediction: bool = False
     init: torch.Tensor | None = None  # the clean init latent (inpainting)
     free: torch.Tensor | None = None  # 1 where the model may change the image, 0 where it is held
-    calls: int = 0  # model evaluations so far
 
     def eval_model(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """k-diffusion's CompVisDenoiser (or CompVisVDenoiser) on a batch."""
+        """k-diffusion's CompVisDenoiser (or CompVisVDenoiser) on a batch whose first half sees the
+        prompt and second half the negative prompt."""
         sigma = sigma.to(x.dtype)
-        scale = 1 / (sigma ** 2 + 1.0 ** 2) ** 0.5
+        scale = 1 / (sigma ** 2 + SIGMA_DATA ** 2) ** 0.5
         t = self.model.sigma_to_t(sigma.cpu()).to(x.device)
         context = torch.cat([self.positive.expand(len(x) // 2, -1, -1),
                              self.negative.expand(len(x) // 2, -1, -1)])
@@ -41,14 +43,13 @@ class Denoiser:
         # The timestep stays float32: in half precision 999.25 would round to 999.
         out = self.unet((x * _dims(scale, x)).to(dtype), t, encoder_hidden_states=context.to(dtype)).sample.to(x.dtype)
         if self.v_prediction:
-            skip = 1.0 ** 2 / (sigma ** 2 + 1.0 ** 2)
-            c_out = -sigma * 1.0 / (sigma ** 2 + 1.0 ** 2) ** 0.5
+            skip = SIGMA_DATA ** 2 / (sigma ** 2 + SIGMA_DATA ** 2)
+            c_out = -sigma * SIGMA_DATA / (sigma ** 2 + SIGMA_DATA ** 2) ** 0.5
             return out * _dims(c_out, x) + x * _dims(skip, x)
         return x + out * _dims(-sigma, x)
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """The guided clean estimate for latents `x` (batch B) at noise level `sigma` (shape B)."""
-        self.calls += 1
         both = self.eval_model(torch.cat([x, x]), torch.cat([sigma, sigma]))
         cond, uncond = both.chunk(2)
         denoised = uncond + (cond - uncond) * self.cfg
