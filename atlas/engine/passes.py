@@ -147,8 +147,8 @@ def context(catalogue: Catalogue, render_id: int, request: PassRequest) -> Conte
             sampler, schedule = resolve(request.sampler, chosen)
         else:  # the sampler and the schedule it ran with, from the same pass
             source = next((s for s in chain if s.sampler), None)
-            sampler, schedule = known_sampler(source.sampler if source else "Euler a",
-                                              (source.settings or {}).get("schedule_type") if source else None)
+            sampler, schedule = (known_sampler(source.sampler, (source.settings or {}).get("schedule_type"))
+                                 if source else resolve("Euler a"))
             if chosen:
                 sampler, schedule = resolve(sampler, chosen)
         cfg = request.cfg if request.cfg is not None else float(inherited("cfg", 7.0))
