@@ -1,65 +1,127 @@
-"""A1111 sampler names map to diffusers schedulers set up like k-diffusion."""
+"""Sampler and schedule names: A1111's facts per sampler, old combined names, what a record means,
+and what a render records and writes. (The sampling itself: tests/test_sampler_parity.py.)"""
 
-import numpy as np
 import pytest
 
 from atlas.core.errors import BadInput
-from atlas.core.record.samplers import SAMPLERS, canonical
+from atlas.core.record.samplers import SAMPLERS, SCHEDULES, canonical, recorded, resolve, split
+from atlas.core.sampler_names import A1111_NAMES, SCHEDULE_TYPES
+
+# A1111 1.10's sampler table (modules/sd_samplers_kdiffusion.py): the default ("Automatic") schedule
+# of each sampler and the samplers it flags.
+A1111_AUTOMATIC = {"Euler a": "Uniform", "Euler": "Uniform", "LMS": "Uniform", "Heun": "Uniform",
+                   "DPM2": "Karras", "DPM2 a": "Karras", "DPM++ 2S a": "Karras", "DPM++ 2M": "Karras",
+                   "DPM++ SDE": "Karras", "DPM++ 2M SDE": "Exponential", "DPM++ 2M SDE Heun": "Exponential",
+                   "DPM++ 3M SDE": "Exponential", "Restart": "Karras"}
+DISCARDS_PENULTIMATE = {"DPM2", "DPM2 a", "DPM++ 3M SDE"}
+BROWNIAN = {"DPM++ SDE", "DPM++ 2M SDE", "DPM++ 2M SDE Heun", "DPM++ 3M SDE"}
+SECOND_ORDER = {"Heun", "DPM2", "DPM2 a", "DPM++ 2S a", "DPM++ SDE", "Restart"}
+USES_ENSD = {"Euler a", "DPM2 a", "DPM++ 2S a"}
 
 
-def kdiffusion_sigmas(alphas_cumprod: np.ndarray, n: int) -> np.ndarray:
-    """k-diffusion's DiscreteSchedule.get_sigmas: log-sigma interpolation over linspace(999, 0, n)."""
-    sigmas = np.sqrt((1 - alphas_cumprod) / alphas_cumprod)
-    log_sigmas = np.log(sigmas)
-    t = np.linspace(len(sigmas) - 1, 0, n)
-    low = np.floor(t).astype(int)
-    high = np.minimum(low + 1, len(sigmas) - 1)
-    w = t - low
-    return np.append(np.exp((1 - w) * log_sigmas[low] + w * log_sigmas[high]), 0.0)
+def test_offered_names_are_a1111s():
+    assert set(SAMPLERS) <= set(A1111_NAMES)
+    assert set(SCHEDULES) == set(SCHEDULE_TYPES) - {"Automatic"}
+    assert {name for name, s in SAMPLERS.items() if s.uses_sigmas} == set(A1111_AUTOMATIC)
+    assert {name for name, s in SAMPLERS.items() if not s.uses_sigmas} == {"DDIM", "PLMS", "UniPC"}
 
 
-@pytest.mark.parametrize("steps", [20, 50, 150])
-def test_euler_a_sigmas_match_kdiffusion(demo_model_dir, steps):
-    from diffusers import EulerAncestralDiscreteScheduler
-
-    from atlas.engine.schedulers import make
-
-    base = EulerAncestralDiscreteScheduler.from_pretrained(demo_model_dir / "scheduler")
-    base = base.__class__.from_config(base.config, timestep_spacing="leading")  # as a saved pipeline may have
-    scheduler = make(base.config, "Euler a")
-    scheduler.set_timesteps(steps)
-    expected = kdiffusion_sigmas(scheduler.alphas_cumprod.numpy().astype(np.float64), steps)
-    got = scheduler.sigmas.numpy().astype(np.float64)
-    assert got.shape == expected.shape
-    np.testing.assert_allclose(got[:-1], expected[:-1], rtol=1e-3)
-    assert got[-1] == 0
+@pytest.mark.parametrize("name", list(A1111_AUTOMATIC))
+def test_each_sampler_carries_a1111s_flags(name):
+    spec = SAMPLERS[name]
+    assert resolve(name) == resolve(name, "Automatic") == (name, A1111_AUTOMATIC[name])
+    assert spec.discard_next_to_last_sigma == (name in DISCARDS_PENULTIMATE)
+    assert spec.brownian_noise == (name in BROWNIAN)
+    assert spec.second_order == (name in SECOND_ORDER)
+    assert spec.uses_ensd == (name in USES_ENSD)
+    assert (spec.solver_type == "heun") == (name == "DPM++ 2M SDE Heun")
 
 
-@pytest.mark.parametrize("name", list(SAMPLERS))
-def test_every_sampler_builds_and_sets_timesteps(demo_model_dir, name):
+@pytest.mark.parametrize("written, expected", [
+    ("DPM++ 2M Karras", ("DPM++ 2M", "Karras")),
+    ("dpm++ 2m sde heun exponential", ("DPM++ 2M SDE Heun", "Exponential")),
+    ("LMS Karras", ("LMS", "Karras")),
+    ("Euler SGM Uniform", ("Euler", "SGM Uniform")),
+    ("euler a", ("Euler a", None)),
+    ("DPM++ 2M SDE Heun", ("DPM++ 2M SDE Heun", None)),
+])
+def test_old_combined_names_split(written, expected):
+    assert split(written) == expected
+    assert resolve(written)[1] == (expected[1] or A1111_AUTOMATIC[expected[0]])
+
+
+def test_canonical_keeps_the_schedule_of_a_combined_name():
+    assert canonical("euler A") == "Euler a"
+    assert canonical("dpm++ 2m karras") == "DPM++ 2M Karras"  # a request checked early loses nothing
+    with pytest.raises(BadInput, match="known samplers: Euler a, Euler"):
+        canonical("Euler b")
+    with pytest.raises(BadInput, match="unknown sampler"):
+        canonical("DDIM Karras")  # DDIM has no sigma schedule to name
+
+
+def test_explicit_schedules_and_their_errors():
+    assert resolve("Euler", "karras") == ("Euler", "Karras")
+    assert resolve("DPM++ 2M Karras", "Karras") == ("DPM++ 2M", "Karras")
+    assert resolve("DPM++ 2M Karras", "Automatic") == ("DPM++ 2M", "Karras")
+    with pytest.raises(BadInput, match="already names schedule type 'Karras'"):
+        resolve("DPM++ 2M Karras", "Exponential")
+    with pytest.raises(BadInput, match="known schedule types: Automatic, Uniform, Karras"):
+        resolve("Euler", "Cosine")
+    assert resolve("DDIM", "Karras") == ("DDIM", "Automatic")  # A1111 ignores it for timestep samplers
+
+
+def test_a_record_without_a_schedule_means_what_the_name_meant_before_19():
+    assert recorded("DPM++ 2M", None) == ("DPM++ 2M", "Uniform")
+    assert recorded("DPM++ 2M", "Automatic") == ("DPM++ 2M", "Karras")  # A1111 >= 1.9 wrote Automatic
+    assert recorded("DPM++ 2M Karras", None) == ("DPM++ 2M", "Karras")
+    assert recorded("Euler a", "Uniform") == ("Euler a", "Uniform")
+    assert recorded("Restart", None) == ("Restart", "Karras")  # Restart always ran on Karras
+    assert recorded("UniPC", None) == ("UniPC", "Automatic")
+
+
+def test_parameters_write_the_schedule_type_after_the_sampler():
+    from atlas.core.files.embed import a1111_params
+
+    step = {"kind": "txt2img", "steps": 6, "sampler": "DPM++ 2M", "settings": {"schedule_type": "Karras"},
+            "cfg": 7.0, "seed": 1, "width": 64, "height": 64}
+    keys = list(a1111_params({"lineage": [step]})[2])
+    assert keys[keys.index("Sampler") + 1] == "Schedule type"
+    assert a1111_params({"lineage": [step]})[2]["Schedule type"] == "Karras"
+
+
+@pytest.mark.parametrize("name", ["DDIM", "PLMS", "UniPC"])
+def test_timestep_samplers_build_their_diffusers_scheduler(demo_model_dir, name):
     import diffusers
 
     from atlas.engine.schedulers import make
 
     base = diffusers.EulerAncestralDiscreteScheduler.from_pretrained(demo_model_dir / "scheduler")
     scheduler = make(base.config, name)
-    assert type(scheduler).__name__ == SAMPLERS[name].scheduler
     scheduler.set_timesteps(10)
     assert len(scheduler.timesteps) >= 10
 
 
-def test_karras_flag_does_not_leak_between_samplers(demo_model_dir):
-    import diffusers
+def test_renders_record_and_write_the_schedule_that_ran(demo_catalogue):
+    from sqlmodel import select
 
-    from atlas.engine.schedulers import make
+    from atlas.core.catalogue.tables import Pass
+    from atlas.core.files import png
+    from atlas.core.files.embed import PARAMETERS_KEY
+    from atlas.core.record.write import RenderInfo
+    from atlas.engine.generate import Txt2ImgRequest, generate
+    from atlas.engine.passes import Img2ImgRequest, img2img
 
-    base = diffusers.EulerAncestralDiscreteScheduler.from_pretrained(demo_model_dir / "scheduler")
-    karras = make(base.config, "DPM++ 2M Karras")
-    assert karras.config.use_karras_sigmas is True
-    assert make(karras.config, "DPM++ 2M").config.use_karras_sigmas is False
-
-
-def test_unknown_sampler_lists_the_known_ones():
-    assert canonical("euler A") == "Euler a"
-    with pytest.raises(BadInput, match="known samplers: Euler a, Euler"):
-        canonical("Euler b")
+    made = generate(demo_catalogue, Txt2ImgRequest(prompt="a barn", steps=3, sampler="DPM++ 2M SDE Karras",
+                                                   width=64, height=64, seed=3), RenderInfo())
+    again = img2img(demo_catalogue, made.id, Img2ImgRequest(steps=3, denoise=0.5, seed=4), RenderInfo())
+    other = img2img(demo_catalogue, made.id, Img2ImgRequest(steps=3, denoise=0.5, seed=4, sampler="Euler"),
+                    RenderInfo())
+    with demo_catalogue.session() as session:
+        found = [(p.sampler, p.settings["schedule_type"]) for p in session.exec(select(Pass).order_by(Pass.id))]
+    # The img2img pass inherits the sampler and the schedule it ran with; a new sampler gets its own default.
+    assert found == [("DPM++ 2M SDE", "Karras"), ("DPM++ 2M SDE", "Karras"), ("Euler", "Uniform")]
+    for render, written in ((made, "Sampler: DPM++ 2M SDE, Schedule type: Karras,"),
+                            (again, "Sampler: DPM++ 2M SDE, Schedule type: Karras,"),
+                            (other, "Sampler: Euler, Schedule type: Uniform,")):
+        chunks = png.read_chunks(demo_catalogue.store.path_of(render.store_path).read_bytes())
+        assert written in png.texts(chunks)[PARAMETERS_KEY]

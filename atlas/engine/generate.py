@@ -7,7 +7,7 @@ from atlas.core import settings
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Model, Pass
 from atlas.core.record import models
-from atlas.core.record.samplers import canonical
+from atlas.core.record.samplers import canonical, resolve
 from atlas.core.record.write import RenderInfo, begin_pass, check_licence, fail_pass, failure_recorded, finish_pass
 from atlas.engine import demo_model, device, pipelines, txt2img
 
@@ -62,18 +62,20 @@ def run_pass(catalogue: Catalogue, step: Pass, work, info: RenderInfo):
 def generate(catalogue: Catalogue, request: Txt2ImgRequest, info: RenderInfo, progress=None,
              run_id: int | None = None, position: int | None = None):
     request.checked()
+    sampler, schedule = resolve(request.sampler, getattr(request, "schedule", None))
     check_licence(catalogue, info)
     model = resolve_model(catalogue, request.model)
     seed = settings.resolve_seed(request.seed)
     pipe = pipelines.for_model(model)
     step = Pass(kind="txt2img", prompt=request.prompt, negative_prompt=request.negative_prompt, seed=seed,
-                sampler=request.sampler, steps=request.steps, cfg=request.cfg, width=request.width,
+                sampler=sampler, steps=request.steps, cfg=request.cfg, width=request.width,
                 height=request.height, model_id=model.id, software=device.software(),
-                device=device.pick().description, run_id=run_id, position=position, settings={})
+                device=device.pick().description, run_id=run_id, position=position,
+                settings={"schedule_type": schedule})
 
     def work():
-        result = txt2img.run(pipe, request.prompt, request.negative_prompt, request.steps, request.sampler,
-                             request.cfg, request.width, request.height, seed, progress)
+        result = txt2img.run(pipe, request.prompt, request.negative_prompt, request.steps, sampler,
+                             request.cfg, request.width, request.height, seed, progress, schedule=schedule)
         return result.image, {"steps_run": result.steps_run}
 
     return run_pass(catalogue, step, work, info)

@@ -16,7 +16,7 @@ from atlas.core.catalogue.tables import Model, Pass
 from atlas.core.errors import BadInput
 from atlas.core.record.build import get_render, lineage
 from atlas.core.record.recipes import upscale_size
-from atlas.core.record.samplers import canonical
+from atlas.core.record.samplers import canonical, recorded, resolve
 from atlas.core.record.write import RenderInfo, check_licence
 from atlas.engine import device, pipelines, sampling, tiles, upscalers
 from atlas.engine import outpaint as mk2
@@ -113,6 +113,7 @@ class Context:
     sampler: str
     cfg: float
     model: Model
+    schedule: str = "Automatic"  # the schedule type that runs, resolved for `sampler`
 
 
 def load_input(catalogue: Catalogue, render_id: int) -> Image.Image:
@@ -141,28 +142,37 @@ def context(catalogue: Catalogue, render_id: int, request: PassRequest) -> Conte
         prompt = request.prompt if request.prompt is not None else inherited("prompt", "")
         negative = (request.negative_prompt if request.negative_prompt is not None
                     else inherited("negative_prompt", ""))
-        sampler = request.sampler or known_sampler(inherited("sampler", "Euler a"))
+        chosen = getattr(request, "schedule", None)
+        if request.sampler:
+            sampler, schedule = resolve(request.sampler, chosen)
+        else:  # the sampler and the schedule it ran with, from the same pass
+            source = next((s for s in chain if s.sampler), None)
+            sampler, schedule = (known_sampler(source.sampler, (source.settings or {}).get("schedule_type"))
+                                 if source else resolve("Euler a"))
+            if chosen:
+                sampler, schedule = resolve(sampler, chosen)
         cfg = request.cfg if request.cfg is not None else float(inherited("cfg", 7.0))
         model_id = None if request.model else inherited("model_id", None)
         model = session.get(Model, model_id) if model_id else None
     if model is None:
         model = resolve_model(catalogue, request.model)
-    return Context(render_id, load_input(catalogue, render_id), prompt, negative, sampler, cfg, model)
+    return Context(render_id, load_input(catalogue, render_id), prompt, negative, sampler, cfg, model, schedule)
 
 
-def known_sampler(name: str) -> str:
-    """An inherited sampler name in A1111's spelling; an imported file may name one atlas lacks."""
+def known_sampler(name: str, schedule: str | None = None) -> tuple[str, str]:
+    """An inherited sampler and the schedule it ran with (A1111's names); an imported file may name
+    one atlas lacks."""
     try:
-        return canonical(name)
+        return recorded(canonical(name), schedule)
     except BadInput:
-        return "Euler a"
+        return resolve("Euler a")
 
 
 def base_pass(kind: str, ctx: Context, request: PassRequest, seed: int, run_id, position) -> Pass:
     return Pass(kind=kind, input_render_id=ctx.render_id, prompt=ctx.prompt, negative_prompt=ctx.negative_prompt,
                 seed=seed, sampler=ctx.sampler, steps=request.steps, cfg=ctx.cfg, denoise=request.denoise,
                 model_id=ctx.model.id, software=device.software(), device=device.pick().description,
-                run_id=run_id, position=position, settings={})
+                run_id=run_id, position=position, settings={"schedule_type": ctx.schedule})
 
 
 def check_size(width: int, height: int, what: str) -> None:
@@ -188,7 +198,7 @@ def img2img(catalogue: Catalogue, render_id: int, request: Img2ImgRequest, info:
         cond = sampling.encode_prompts(pipe, ctx.prompt, ctx.negative_prompt)
         init = sampling.encode_images(pipe, [ctx.image])
         latents, run = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise, ctx.sampler,
-                                                ctx.cfg, [seed], progress=progress)
+                                                ctx.cfg, [seed], progress=progress, schedule=ctx.schedule)
         return sampling.decode_latents(pipe, latents)[0], {"steps_run": run}
 
     return run_pass(catalogue, step, work, info)
@@ -206,7 +216,7 @@ def outpaint_image(pipe, image: Image.Image, ctx: Context, request: OutpaintRequ
     init = sampling.encode_images(pipe, [window_init])
     free = sampling.latent_mask(window_mask, init.device, init.dtype)
     latents, run = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise, ctx.sampler,
-                                            ctx.cfg, [seed], free=free, progress=progress)
+                                            ctx.cfg, [seed], free=free, progress=progress, schedule=ctx.schedule)
     made = sampling.decode_latents(pipe, latents)[0]
     # Final composite: the known pixels come back exactly wherever the blurred mask is 0.
     canvas.paste(Image.composite(made, window_init, window_mask), lay.window[:2])
@@ -224,7 +234,8 @@ def outpaint(catalogue: Catalogue, render_id: int, request: OutpaintRequest, inf
     lay = mk2.layout(ctx.image.width, ctx.image.height, request.side, request.pixels, request.window)
     step = base_pass("outpaint", ctx, request, seed, run_id, position)
     step.width, step.height = lay.window[2] - lay.window[0], lay.window[3] - lay.window[1]
-    step.settings = {"script": "Outpainting mk2", "side": request.side, "pixels": request.pixels,
+    step.settings = {**step.settings,  # the schedule type base_pass recorded
+                     "script": "Outpainting mk2", "side": request.side, "pixels": request.pixels,
                      "mask_blur": request.mask_blur, "falloff": request.falloff,
                      "colour_variation": request.colour_variation}
 
@@ -269,7 +280,7 @@ def upscale_image(pipe, descriptor, image: Image.Image, ctx: Context, request: U
 
         latents, steps_run = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise,
                                                       ctx.sampler, ctx.cfg, seeds[start:start + request.batch],
-                                                      progress=tile_progress)
+                                                      progress=tile_progress, schedule=ctx.schedule)
         for t, made in zip(batch, sampling.decode_latents(pipe, latents), strict=True):
             assembler.add(t, np.asarray(made.convert("RGB")))
     del big
@@ -303,7 +314,8 @@ def upscale(catalogue: Catalogue, render_id: int, request: UpscaleRequest, info:
     step = base_pass("upscale", ctx, request, seed, run_id, position)
     step.width, step.height = request.tile, request.tile  # A1111's Size: the tile (its width x height sliders)
     step.upscaler_id = upscaler.id if upscaler is not None else None
-    step.settings = {"script": "SD upscale",
+    step.settings = {**step.settings,  # the schedule type base_pass recorded
+                     "script": "SD upscale",
                      "upscaler": upscaler.name if upscaler else upscalers.builtin(request.upscaler),
                      "scale": request.scale, "tile": request.tile, "overlap": request.overlap,
                      "batch": request.batch, "tiles": [list(t.box) for t in grid.tiles],

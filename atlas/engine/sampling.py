@@ -1,12 +1,12 @@
-"""The img2img sampling loop shared by img2img, outpainting and SD-upscale tiles.
+"""The img2img sampling shared by img2img, outpainting and SD-upscale tiles, and the latent plumbing
+around it (prompt encoding, VAE encode/decode, masks).
 
-Written out (rather than calling a diffusers img2img pipeline) for three reasons: A1111's step
-count (`int(min(strength, 0.999) * steps) + 1` steps of a `steps`-step schedule), holding a known
-area by blending the model's clean estimate with the clean init latent at every step (outpainting),
-and one generator per batch item so a tile's result does not depend on the batch it ran in.
+Samplers run as A1111 runs them (`atlas.engine.ksampling`): A1111's step count (t_enc + 1 steps of
+a `steps`-step schedule), a known area held by blending the model's clean estimate with the clean
+init latent at every step (outpainting), and per-image noise so a tile's result does not depend on
+the batch it ran in.
 """
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,8 +14,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from atlas.core.record.samplers import SAMPLERS, resolve
 from atlas.core.settings import a1111_img2img_steps
-from atlas.engine import schedulers
+from atlas.engine import rng, schedulers
+from atlas.engine.ksampling import drive
+from atlas.engine.ksampling.denoiser import for_pipeline
 
 Progress = Callable[[int, int], None]
 
@@ -67,6 +70,27 @@ def latent_mask(mask: Image.Image, device, dtype) -> torch.Tensor:
     return torch.from_numpy(array)[None, None].to(device=device, dtype=dtype)
 
 
+def img2img_latents(pipe, init_latents: torch.Tensor, cond: Conditioning, steps: int, denoise: float,
+                    sampler: str, cfg: float, seeds: list[int], free: torch.Tensor | None = None,
+                    progress: Progress | None = None, *, schedule: str | None = None,
+                    noise: rng.NoiseSource | None = None) -> tuple[torch.Tensor, int]:
+    """Sample from `init_latents` (batch of len(seeds)); returns (latents, steps run as A1111 counts them).
+
+    `sampler` is A1111's name (an old combined name such as "DPM++ 2M Karras" carries its schedule);
+    `schedule` None or "Automatic" is the sampler's default; `noise` None draws from the seeds."""
+    name, schedule = resolve(sampler, schedule)
+    noise = noise if noise is not None else rng.ImageNoise(tuple(init_latents.shape[1:]), seeds)
+    if not SAMPLERS[name].uses_sigmas:
+        return _timestep_img2img(pipe, init_latents, cond, steps, denoise, name, cfg, noise, free, progress)
+    denoiser = for_pipeline(pipe, cond.positive, cond.negative, cfg)
+    init = init_latents.float()
+    latents, run = drive.img2img(denoiser, name, schedule, steps, denoise, init, noise,
+                                 None if free is None else free.float(), progress)
+    return latents.to(init_latents.dtype), run
+
+
+# --- DDIM, PLMS, UniPC: diffusers schedulers until atlas runs them itself -------------------------
+
 def _noise_forms(scheduler, t) -> tuple[float, float]:
     """(a, s) with sample = a * x0 + s * eps at timestep t, for the scheduler's parametrisation."""
     if float(scheduler.init_noise_sigma) > 1.0:  # k-diffusion style: x = x0 + sigma * eps
@@ -83,10 +107,7 @@ def hold_known(scheduler, t, sample, eps, init_latents, free):
     return (sample - a * held) / s
 
 
-def img2img_latents(pipe, init_latents: torch.Tensor, cond: Conditioning, steps: int, denoise: float,
-                    sampler: str, cfg: float, seeds: list[int], free: torch.Tensor | None = None,
-                    progress: Progress | None = None) -> tuple[torch.Tensor, int]:
-    """Sample from `init_latents` (batch of len(seeds)); returns (latents, steps run)."""
+def _timestep_img2img(pipe, init_latents, cond, steps, denoise, sampler, cfg, noise_source, free, progress):
     scheduler = schedulers.make(pipe.scheduler.config, sampler)
     device, dtype = init_latents.device, init_latents.dtype
     scheduler.set_timesteps(steps, device=device)
@@ -95,16 +116,10 @@ def img2img_latents(pipe, init_latents: torch.Tensor, cond: Conditioning, steps:
     timesteps = scheduler.timesteps[start:]
     if hasattr(scheduler, "set_begin_index"):
         scheduler.set_begin_index(start)
-    # Noise drawn per item on the CPU: a seed gives the same tile whatever the batch or device.
-    generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
-    noise = torch.cat([torch.randn((1, *init_latents.shape[1:]), generator=g) for g in generators])
-    noise = noise.to(device=device, dtype=dtype)
-    latents = scheduler.add_noise(init_latents, noise, timesteps[:1].repeat(len(seeds)))
-    batch = len(seeds)
+    noise = noise_source.first().to(device=device, dtype=dtype)
+    batch = len(noise_source.seeds)
+    latents = scheduler.add_noise(init_latents, noise, timesteps[:1].repeat(batch))
     context = torch.cat([cond.negative.expand(batch, -1, -1), cond.positive.expand(batch, -1, -1)])
-    # Ancestral/SDE samplers draw fresh noise each step: from each item's own generator.
-    takes_generator = "generator" in inspect.signature(scheduler.step).parameters
-    step_options = {"generator": generators if batch > 1 else generators[0]} if takes_generator else {}
     done = 0
     with torch.no_grad():
         for t in timesteps:
@@ -113,9 +128,8 @@ def img2img_latents(pipe, init_latents: torch.Tensor, cond: Conditioning, steps:
             eps = uncond + cfg * (text - uncond)
             if free is not None:
                 eps = hold_known(scheduler, t, latents, eps, init_latents, free)
-            latents = scheduler.step(eps, t, latents, **step_options).prev_sample
+            latents = scheduler.step(eps, t, latents).prev_sample
             done += 1
             if progress is not None:
                 progress(done, len(timesteps))
-    # Second-order samplers evaluate twice per step: report steps as A1111 counts them.
-    return latents, (done if scheduler.order == 1 else run)
+    return latents, done

@@ -1,13 +1,18 @@
-"""Build the diffusers scheduler for an A1111 sampler name (see atlas.core.record.samplers)."""
+"""The diffusers schedulers that run A1111's timestep samplers (DDIM, PLMS, UniPC) until atlas has
+their own loops; every other sampler runs in `atlas.engine.ksampling`."""
 
 import diffusers
 
-from atlas.core.record.samplers import SAMPLERS, canonical
+_SCHEDULERS = {
+    # A1111's DDIM and PLMS use CompVis' uniform discretisation: every (1000 // n)th step, offset by one.
+    "DDIM": ("DDIMScheduler", {"timestep_spacing": "leading", "steps_offset": 1, "set_alpha_to_one": False}),
+    "PLMS": ("PNDMScheduler", {"timestep_spacing": "leading", "steps_offset": 1, "skip_prk_steps": True,
+                               "set_alpha_to_one": False}),
+    "UniPC": ("UniPCMultistepScheduler", {"timestep_spacing": "linspace"}),
+}
 
 
 def make(base_config, sampler: str):
-    spec = SAMPLERS[canonical(sampler)]
-    cls = getattr(diffusers, spec.scheduler)
-    # Reset options a previous sampler may have left in the config, then apply this sampler's.
-    cleared = {"use_karras_sigmas": False}
-    return cls.from_config(base_config, **{**cleared, **spec.options})
+    """The diffusers scheduler for a timestep sampler (A1111's name), built from a pipeline's config."""
+    name, options = _SCHEDULERS[sampler]
+    return getattr(diffusers, name).from_config(base_config, **options)

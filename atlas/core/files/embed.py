@@ -20,6 +20,7 @@ def a1111_params(record: dict) -> tuple[str, str, dict]:
     params = {
         "Steps": last.get("steps"),
         "Sampler": last.get("sampler"),
+        "Schedule type": (last.get("settings") or {}).get("schedule_type"),
         "CFG scale": last.get("cfg"),
         "Seed": last.get("seed"),
         "Size": f"{last['width']}x{last['height']}" if last.get("width") else None,
