@@ -90,15 +90,44 @@ def test_parameters_write_the_schedule_type_after_the_sampler():
 
 
 @pytest.mark.parametrize("name", ["DDIM", "PLMS", "UniPC"])
-def test_timestep_samplers_build_their_diffusers_scheduler(demo_model_dir, name):
-    import diffusers
+def test_timestep_samplers_run_through_the_engine_as_their_module_says(demo_model_dir, name):
+    """The engine's img2img with a mask equals `timestep_samplers.run` driven by hand the way A1111
+    drives it (the module itself is checked against the papers in tests/test_timestep_samplers.py):
+    noised to the grid point above the first run, the init latent blended into every model input
+    and into the result."""
+    import torch
+    from diffusers import StableDiffusionPipeline
 
-    from atlas.engine.schedulers import make
+    from atlas.engine import sampling
+    from atlas.engine import timestep_samplers as ts
+    from atlas.engine.ksampling.discrete import ldm_alphas_cumprod
+    from atlas.engine.rng import ImageNoise
 
-    base = diffusers.EulerAncestralDiscreteScheduler.from_pretrained(demo_model_dir / "scheduler")
-    scheduler = make(base.config, name)
-    scheduler.set_timesteps(10)
-    assert len(scheduler.timesteps) >= 10
+    pipe = StableDiffusionPipeline.from_pretrained(demo_model_dir, safety_checker=None, requires_safety_checker=False)
+    cond = sampling.encode_prompts(pipe, "a lighthouse", "blurry")
+    init = torch.randn((1, 4, 8, 8), generator=torch.Generator().manual_seed(3))
+    free = torch.zeros((1, 1, 8, 8))
+    free[..., :, 4:] = 1.0  # the right half is made, the left half held
+    steps, denoise, seed = 10, 0.6, 1234
+    got, run = sampling.img2img_latents(pipe, init, cond, steps, denoise, name, 7.0, [seed], free=free)
+
+    def eps_of(x, t):
+        x_in = x * free + init * (1 - free)
+        with torch.no_grad():
+            out = pipe.unet(torch.cat([x_in, x_in]), torch.tensor([float(t)] * 2),
+                            encoder_hidden_states=torch.cat([cond.negative, cond.positive])).sample
+        uncond, text = out.chunk(2)
+        return uncond + 7.0 * (text - uncond)
+
+    alphas = ldm_alphas_cumprod(pipe.scheduler.config)
+    noise = ImageNoise((4, 8, 8), [seed])
+    top = ts.img2img_noise_timestep(name, steps, denoise)
+    start = alphas[top].sqrt() * init + (1 - alphas[top]).sqrt() * noise.first()
+    expected = ts.run(name, eps_of, start, ts.img2img_timesteps(name, steps, denoise), alphas, noise, img2img=True)
+    expected = expected * free + init * (1 - free)
+    assert run == int(denoise * steps) + 1
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=0)
+    torch.testing.assert_close(got[..., :, :4], init[..., :, :4], atol=0, rtol=0)  # held exactly
 
 
 def test_renders_record_and_write_the_schedule_that_ran(demo_catalogue):

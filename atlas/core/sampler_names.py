@@ -1,7 +1,7 @@
 """Sampler and schedule names as the tools of the field write them into their files, and A1111's name for each.
 
 Read on import (`importers.a1111`) and by search (`sampler:`, `schedule:`), so that one sampler has one
-name whatever wrote it. atlas's own generation names and their diffusers schedulers are `record.samplers`.
+name whatever wrote it. atlas's own generation samplers and their A1111 facts are `record.samplers`.
 """
 
 # Every sampler name A1111 (and its forks) offers, as it writes them in `Sampler:` since 1.9.

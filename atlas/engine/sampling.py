@@ -15,8 +15,7 @@ import torch
 from PIL import Image
 
 from atlas.core.record.samplers import SAMPLERS, resolve
-from atlas.core.settings import a1111_img2img_steps
-from atlas.engine import rng, schedulers
+from atlas.engine import rng, timestep_drive
 from atlas.engine.ksampling import drive
 from atlas.engine.ksampling.denoiser import for_pipeline
 
@@ -80,56 +79,13 @@ def img2img_latents(pipe, init_latents: torch.Tensor, cond: Conditioning, steps:
     `schedule` None or "Automatic" is the sampler's default; `noise` None draws from the seeds."""
     name, schedule = resolve(sampler, schedule)
     noise = noise if noise is not None else rng.ImageNoise(tuple(init_latents.shape[1:]), seeds)
-    if not SAMPLERS[name].uses_sigmas:
-        return _timestep_img2img(pipe, init_latents, cond, steps, denoise, name, cfg, noise, free, progress)
+    if not SAMPLERS[name].uses_sigmas:  # DDIM, PLMS, UniPC
+        init = init_latents.float()
+        latents, run = timestep_drive.img2img(pipe, cond.positive, cond.negative, cfg, name, steps, denoise, init,
+                                              noise, None if free is None else free.float(), progress)
+        return latents.to(init_latents.dtype), run
     denoiser = for_pipeline(pipe, cond.positive, cond.negative, cfg)
     init = init_latents.float()
     latents, run = drive.img2img(denoiser, name, schedule, steps, denoise, init, noise,
                                  None if free is None else free.float(), progress)
     return latents.to(init_latents.dtype), run
-
-
-# --- DDIM, PLMS, UniPC: diffusers schedulers until atlas runs them itself -------------------------
-
-def _noise_forms(scheduler, t) -> tuple[float, float]:
-    """(a, s) with sample = a * x0 + s * eps at timestep t, for the scheduler's parametrisation."""
-    if float(scheduler.init_noise_sigma) > 1.0:  # k-diffusion style: x = x0 + sigma * eps
-        return 1.0, float(scheduler.sigmas[scheduler.step_index])
-    alpha = float(scheduler.alphas_cumprod[int(t)])
-    return alpha ** 0.5, (1.0 - alpha) ** 0.5
-
-
-def hold_known(scheduler, t, sample, eps, init_latents, free):
-    """Blend the model's clean estimate with the clean init latent where `free` is 0 (the known area)."""
-    a, s = _noise_forms(scheduler, t)
-    clean = (sample - s * eps) / a
-    held = init_latents * (1 - free) + clean * free
-    return (sample - a * held) / s
-
-
-def _timestep_img2img(pipe, init_latents, cond, steps, denoise, sampler, cfg, noise_source, free, progress):
-    scheduler = schedulers.make(pipe.scheduler.config, sampler)
-    device, dtype = init_latents.device, init_latents.dtype
-    scheduler.set_timesteps(steps, device=device)
-    run = a1111_img2img_steps(steps, denoise)
-    start = (steps - run) * scheduler.order
-    timesteps = scheduler.timesteps[start:]
-    if hasattr(scheduler, "set_begin_index"):
-        scheduler.set_begin_index(start)
-    noise = noise_source.first().to(device=device, dtype=dtype)
-    batch = len(noise_source.seeds)
-    latents = scheduler.add_noise(init_latents, noise, timesteps[:1].repeat(batch))
-    context = torch.cat([cond.negative.expand(batch, -1, -1), cond.positive.expand(batch, -1, -1)])
-    done = 0
-    with torch.no_grad():
-        for t in timesteps:
-            model_input = scheduler.scale_model_input(torch.cat([latents, latents]), t)
-            uncond, text = pipe.unet(model_input, t, encoder_hidden_states=context).sample.chunk(2)
-            eps = uncond + cfg * (text - uncond)
-            if free is not None:
-                eps = hold_known(scheduler, t, latents, eps, init_latents, free)
-            latents = scheduler.step(eps, t, latents).prev_sample
-            done += 1
-            if progress is not None:
-                progress(done, len(timesteps))
-    return latents, done
