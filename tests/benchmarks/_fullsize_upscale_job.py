@@ -5,7 +5,7 @@
 atlas: atlas's engine pass (atlas.engine.passes.upscale) on a catalogue (ATLAS_HOME) where the
 benchmark model is registered. bare: diffusers' StableDiffusionImg2ImgPipeline called one tile at a
 time over the same grid, sampler, step count and CFG, pasting tiles without blending. Both upscale
-with Lanczos first. Prints one JSON line: tiles, seconds for the whole pass, peak RSS during the pass
+with Lanczos first. Prints one JSON line: tiles, wall and CPU seconds for the whole pass, peak RSS during the pass
 (the model load before it is left out by resetting the kernel's high-water mark), peak CUDA memory.
 """
 
@@ -55,7 +55,7 @@ def tile_boxes(width: int, height: int) -> list[tuple[int, int, int, int]]:
     return [(x, y, x + TILE, y + TILE) for y in starts(height) for x in starts(width)]
 
 
-def atlas_pass(source: Path, steps: int, batch: int) -> tuple[int, float, str]:
+def atlas_pass(source: Path, steps: int, batch: int) -> tuple[int, tuple[float, float], str]:
     import fullsize_model
 
     from atlas.core.catalogue import Catalogue
@@ -72,15 +72,15 @@ def atlas_pass(source: Path, steps: int, batch: int) -> tuple[int, float, str]:
                                     scale=SCALE, tile=TILE, overlap=OVERLAP, steps=steps, denoise=DENOISE,
                                     batch=batch, seed=SEED, model=model.name)
     reset_peaks()
-    started = time.perf_counter()
+    started = time.perf_counter(), time.process_time()
     made = passes.upscale(catalogue, render.id, request, RenderInfo())
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started[0], time.process_time() - started[1]
     with catalogue.session() as session:
         tiles = len(producing_pass(session, made.id).settings["tiles"])
     return tiles, seconds, device.pick().description
 
 
-def bare_pass(source: Path, steps: int) -> tuple[int, float, str]:
+def bare_pass(source: Path, steps: int) -> tuple[int, tuple[float, float], str]:
     import fullsize_model
     import torch
     from diffusers import EulerAncestralDiscreteScheduler, StableDiffusionImg2ImgPipeline
@@ -95,7 +95,7 @@ def bare_pass(source: Path, steps: int) -> tuple[int, float, str]:
     run = int(min(DENOISE, 0.999) * steps) + 1  # A1111's img2img step count, which atlas runs per tile
     strength = min(1.0, (run + 0.5) / steps)  # diffusers runs int(steps * strength) steps: the same count
     reset_peaks()
-    started = time.perf_counter()
+    started = time.perf_counter(), time.process_time()
     with Image.open(source) as image:
         big = image.convert("RGB").resize((image.width * SCALE, image.height * SCALE), Image.Resampling.LANCZOS)
     out = Image.new("RGB", big.size)
@@ -105,7 +105,8 @@ def bare_pass(source: Path, steps: int) -> tuple[int, float, str]:
                     guidance_scale=CFG, generator=torch.Generator("cpu").manual_seed(SEED + index)).images[0]
         out.paste(tile, box[:2])
     out.save(io.BytesIO(), format="PNG")
-    return len(boxes), time.perf_counter() - started, "cuda fp16" if cuda else "cpu fp32"
+    seconds = time.perf_counter() - started[0], time.process_time() - started[1]
+    return len(boxes), seconds, "cuda fp16" if cuda else "cpu fp32"
 
 
 def main() -> None:
@@ -113,7 +114,8 @@ def main() -> None:
     mode, source, steps, batch = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     tiles, seconds, where = atlas_pass(source, steps, batch) if mode == "atlas" else bare_pass(source, steps)
     rss, cuda = peaks()
-    print(json.dumps({"tiles": tiles, "seconds": seconds, "rss_mib": rss, "cuda_mib": cuda, "device": where}))
+    print(json.dumps({"tiles": tiles, "seconds": seconds[0], "cpu_seconds": seconds[1], "rss_mib": rss,
+                      "cuda_mib": cuda, "device": where}))
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ Run: .venv/bin/python tests/benchmarks/bench_upscale.py [--steps N] [--batch N]
 
 --fullsize: one SD upscale pass (x2, Lanczos, tile 512, overlap 256, denoise 0.1, Euler a) of a
 2048x1024 input (4096x2048 out, 105 tiles) on SD 1.5's full-size architecture (fullsize_model.py):
-time per tile and peak RSS of atlas's engine pass against bare diffusers img2img calls one tile at a
-time, each in a process of its own (_fullsize_upscale_job.py); on CUDA (fp16) also atlas with
---batch tiles at a time. --tiles N crops the input to one row of N output tiles (a short CPU run):
+time per tile (wall and CPU) and peak RSS of atlas's engine pass against bare diffusers img2img
+calls one tile at a time, each in a process of its own (_fullsize_upscale_job.py); on CUDA (fp16)
+also atlas with --batch tiles at a time. --tiles N crops the input to one row of N output tiles
+(a short CPU run):
     .venv/bin/python tests/benchmarks/bench_upscale.py --fullsize --tiles 2 --steps 5
 """
 
@@ -97,14 +98,16 @@ def fullsize(args) -> None:
     with Image.open(source) as image:
         size = image.size
     base = rows[0][1]
-    per_tile = lambda f: f["seconds"] / f["tiles"]  # noqa: E731
+    per_tile = lambda f, key="seconds": f[key] / f["tiles"]  # noqa: E731
     print(f"SD upscale x2 of {size[0]}x{size[1]} (2048x1024{' cropped' if size != (2048, 1024) else ''}), "
           f"tile 512, overlap 256, {args.steps} steps (run per tile: {int(0.1 * args.steps) + 1}), "
           f"{base['device']}, load average {os.getloadavg()[0]:.2f}")
-    print(f"{'what':<34} {'tiles':>5} {'s/tile':>8} {'x bare':>7} {'peak RSS MiB':>13} {'x bare':>7} {'CUDA MiB':>9}")
+    print(f"{'what':<34} {'tiles':>5} {'s/tile':>8} {'x bare':>7} {'CPU s/tile':>10} {'x bare':>7} "
+          f"{'peak RSS MiB':>12} {'x bare':>7} {'CUDA MiB':>9}")
     for name, f in rows:
         print(f"{name:<34} {f['tiles']:5d} {per_tile(f):8.2f} {per_tile(f) / per_tile(base):7.3f} "
-              f"{f['rss_mib']:13.0f} {f['rss_mib'] / base['rss_mib']:7.3f} {f['cuda_mib']:9.0f}")
+              f"{per_tile(f, 'cpu_seconds'):10.2f} {per_tile(f, 'cpu_seconds') / per_tile(base, 'cpu_seconds'):7.3f} "
+              f"{f['rss_mib']:12.0f} {f['rss_mib'] / base['rss_mib']:7.3f} {f['cuda_mib']:9.0f}")
     if not torch.cuda.is_available():
         print("CUDA fp16, batched tiles vs one at a time: skipped (no CUDA device here)")
 
