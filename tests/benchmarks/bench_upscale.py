@@ -108,7 +108,11 @@ def fullsize(args) -> None:
         print(f"{name:<34} {f['tiles']:5d} {per_tile(f):8.2f} {per_tile(f) / per_tile(base):7.3f} "
               f"{per_tile(f, 'cpu_seconds'):10.2f} {per_tile(f, 'cpu_seconds') / per_tile(base, 'cpu_seconds'):7.3f} "
               f"{f['rss_mib']:12.0f} {f['rss_mib'] / base['rss_mib']:7.3f} {f['cuda_mib']:9.0f}")
-    if not torch.cuda.is_available():
+    if len(rows) > 2:
+        one, many = rows[1][1], rows[2][1]
+        print(f"CUDA fp16, atlas batch {args.batch} vs batch 1: s/tile x{per_tile(many) / per_tile(one):.3f}, "
+              f"peak CUDA memory x{many['cuda_mib'] / one['cuda_mib']:.3f}")
+    else:
         print("CUDA fp16, batched tiles vs one at a time: skipped (no CUDA device here)")
 
 
