@@ -5,8 +5,9 @@
 atlas: atlas's engine pass (atlas.engine.passes.upscale) on a catalogue (ATLAS_HOME) where the
 benchmark model is registered. bare: diffusers' StableDiffusionImg2ImgPipeline called one tile at a
 time over the same grid, sampler, step count and CFG, pasting tiles without blending. Both upscale
-with Lanczos first. Prints one JSON line: tiles, wall and CPU seconds for the whole pass, peak RSS during the pass
-(the model load before it is left out by resetting the kernel's high-water mark), peak CUDA memory.
+with Lanczos first. Prints one JSON line: tiles, wall and CPU seconds for the whole pass, peak RSS
+during the pass (the loaded model included, the load's own transient peak not: the kernel's
+high-water mark is reset once the model is in), peak CUDA memory.
 """
 
 import io
@@ -86,6 +87,9 @@ def bare_pass(source: Path, steps: int) -> tuple[int, tuple[float, float], str]:
     from diffusers import EulerAncestralDiscreteScheduler, StableDiffusionImg2ImgPipeline
     from PIL import Image
 
+    from atlas.engine.pipelines import quiet
+
+    quiet()
     cuda = torch.cuda.is_available()
     pipe = StableDiffusionImg2ImgPipeline.from_pretrained(
         str(fullsize_model.folder()), dtype=torch.float16 if cuda else torch.float32, safety_checker=None,
