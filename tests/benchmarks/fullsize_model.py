@@ -4,7 +4,8 @@ UNet (~860M parameters), VAE and CLIP ViT-L/14 text encoder are built from the v
 published diffusers configs (written out below), seeded, so every build is the same bytes; nothing
 is downloaded. It costs what a real SD-1.x checkpoint costs to run, draws noise, and is only for
 the benchmarks (never the test suite). Built once into a cache folder (ATLAS_BENCH_MODEL, default
-~/.cache/atlas-bench/sd15-random) and registered into a catalogue by `ensure(catalogue)`.
+~/.cache/atlas-bench/sd15-random) and registered into a catalogue by `ensure(catalogue)`, or by
+hand: `atlas model add ~/.cache/atlas-bench/sd15-random --name sd15-random` (the card says CC0-1.0).
 
     python tests/benchmarks/fullsize_model.py [--verify]   # build (and check that a rebuild is identical)
 
