@@ -5,7 +5,8 @@ built here without atlas on the bare side), size, steps, CFG and seed. The atlas
 the engine's public entry (atlas.engine.generate.generate) and includes everything a user pays
 for: recording the pass, PNG encoding, the embedded record, the store write and the catalogue
 commit. Prints medians and the overhead ratio (target <= 1.03) of wall and of CPU time
-(on CUDA read the wall figure; on a busy shared CPU the CPU-time one).
+(on CUDA read the wall figure; on a busy shared CPU the CPU-time one, with OMP_WAIT_POLICY=PASSIVE
+set so OpenMP threads waiting for a core do not spin and bill CPU time).
 
 --model demo is the tiny demo model; --model fullsize is SD 1.5's architecture with random weights
 (fullsize_model.py, built on first use), the issue's setting: --size 768x512 --steps 4.
