@@ -5,6 +5,7 @@
 (tested against this table) all read it, so a value one of them accepts the others accept too.
 """
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -77,6 +78,8 @@ class Setting:
                 raise SettingError(self.name, f"{self.called} must be {self.limits()}, not {value!r}")
             return value
         number: float = value  # type: ignore[assignment]  # int or float, as checked above
+        if self.type is float and not math.isfinite(number):  # NaN would pass every comparison below
+            raise SettingError(self.name, f"{self.called} must be {self.allowed()}, got {value}")
         low_bad = self.low is not None and (number <= self.low if self.low_exclusive else number < self.low)
         high_bad = self.high is not None and number > self.high
         step_bad = self.multiple_of is not None and number % self.multiple_of != 0
