@@ -141,3 +141,24 @@ def test_every_render_of_the_demo_recipe_rerenders_pixel_identical(demo_catalogu
     done = cli("rerender", first, "--json")
     assert done.code == 0 and done.json()["plan"]["source"].endswith("(AUTOMATIC1111 parameters)"), done.out
     assert counts(demo_catalogue) == before
+
+
+def test_refusals_come_before_torch(tmp_path):
+    from tests.support.processes import heavy_modules_after
+
+    home = str(tmp_path / "h")
+    code = ("from atlas.cli.main import main\n"
+            f"assert main(['--home', {home!r}, 'rerender', '77']) == 2\n"
+            f"assert main(['--home', {home!r}, 'rerender', {str(tmp_path / 'missing.png')!r}]) == 2\n")
+    assert heavy_modules_after(code) == []
+
+
+def test_compare_names_a_size_difference(tmp_path):
+    from atlas.core.actions.rerender import compare
+
+    Image.new("RGB", (16, 8), (10, 20, 30)).save(tmp_path / "file.png")
+    found = compare(tmp_path / "file.png", Image.new("RGB", (8, 8), (10, 20, 30)))
+    assert (found.identical, found.max_abs, found.expected_size, (found.width, found.height)) == \
+        (False, None, (16, 8), (8, 8))
+    same = compare(tmp_path / "file.png", Image.new("RGBA", (16, 8), (10, 20, 30, 255)))
+    assert same.identical and same.psnr is None
