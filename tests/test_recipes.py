@@ -66,7 +66,8 @@ def base() -> dict:
     (lambda d: d["txt2img"].update(width=100), "$.txt2img.width: 100 is not a multiple of 8"),
     (lambda d: d["passes"][0]["outpaint"].update(pixels=12), "$.passes[0].outpaint.pixels: 12 is not a multiple of 8"),
     (lambda d: d["passes"][1]["upscale"].update(sampler="Eulr a"), "$.passes[1].upscale.sampler: unknown sampler"),
-    (lambda d: d["passes"][1]["upscale"].update(tile=64, overlap=64), "$.passes[1].upscale.overlap: 64 is not below"),
+    (lambda d: d["passes"][1]["upscale"].update(tile=64, overlap=64),
+     "$.passes[1].upscale.overlap: tile overlap must be below the tile size (64)"),
     (lambda d: d["passes"].append({"repeat": 200, "upscale": {"scale": 8}}), "would make a"),
 ])
 def test_bad_recipes_are_refused_with_the_json_path(change, path):

@@ -1,6 +1,8 @@
 import click
 
 from atlas.cli.common import echo_json, json_option, open_catalogue
+from atlas.cli.setting_options import seed_options, setting_option
+from atlas.core.settings import SETTINGS, default
 
 
 def render_info(catalogue, title, author, licence, description=None, tags=()):
@@ -17,11 +19,13 @@ def render_info(catalogue, title, author, licence, description=None, tags=()):
 @click.command()
 @click.argument("prompt")
 @click.option("--negative", default="", help="Negative prompt.")
-@click.option("--steps", type=int, default=50, show_default=True)
-@click.option("--sampler", default="Euler a", show_default=True, help="A1111 sampler name.")
-@click.option("--cfg", type=float, default=7.0, show_default=True, help="CFG scale.")
-@click.option("--size", default="768x512", show_default=True, help="WIDTHxHEIGHT, multiples of 8.")
-@click.option("--seed", type=int, default=-1, show_default=True, help="-1 draws a random seed (recorded).")
+@setting_option("steps")
+@setting_option("sampler")
+@setting_option("cfg")
+@click.option("--size", default=f"{default('width')}x{default('height')}", show_default=True,
+              help=f"WIDTHxHEIGHT, each {SETTINGS['width'].limits()}.")
+@setting_option("seed")
+@seed_options
 @click.option("--model", "model_name", help="Registered checkpoint name (default: newest, else the demo model).")
 @click.option("--licence", help="Output licence id (default from config, else CC0-1.0).")
 @click.option("--author", help="Who prompted it (default from config).")
@@ -30,15 +34,15 @@ def render_info(catalogue, title, author, licence, description=None, tags=()):
 @json_option
 @click.pass_context
 def generate(ctx, prompt, negative, steps, sampler, cfg, size, seed, model_name, licence, author, title, tags,
-             as_json):
+             as_json, **seed_settings):
     """txt2img: generate a render from PROMPT and record everything about it."""
     from atlas.core import settings
+    from atlas.core.record.requests import Txt2ImgRequest
 
     width, height = settings.parse_size(size)
-    from atlas.engine.generate import Txt2ImgRequest  # validated before any model loads
-
+    # Every setting is checked here, before the catalogue opens and before torch is imported.
     request = Txt2ImgRequest(prompt=prompt, negative_prompt=negative, steps=steps, sampler=sampler, cfg=cfg,
-                             width=width, height=height, seed=seed, model=model_name).checked()
+                             width=width, height=height, seed=seed, model=model_name, **seed_settings).checked()
     catalogue = open_catalogue(ctx)
     info = render_info(catalogue, title, author, licence, tags=tags)
     if model_name:

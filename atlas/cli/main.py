@@ -28,6 +28,7 @@ COMMANDS = {
     "search": "atlas.cli.search_cmd:search",
     "tag": "atlas.cli.tag_cmd:tag",
     "import": "atlas.cli.import_cmd:import_command",
+    "rerender": "atlas.cli.rerender_cmd:rerender",
 }
 
 

@@ -1,36 +1,15 @@
 """Run a pass against the catalogue: record it, do the work, store the output, or record the failure."""
 
 import io
-from dataclasses import dataclass
 
 from atlas.core import settings
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Model, Pass
 from atlas.core.record import models
-from atlas.core.record.samplers import canonical, resolve
+from atlas.core.record.requests import Txt2ImgRequest
+from atlas.core.record.samplers import resolve
 from atlas.core.record.write import RenderInfo, begin_pass, check_licence, fail_pass, failure_recorded, finish_pass
 from atlas.engine import demo_model, device, pipelines, txt2img
-
-
-@dataclass
-class Txt2ImgRequest:
-    prompt: str
-    negative_prompt: str = ""
-    steps: int = 50
-    sampler: str = "Euler a"
-    cfg: float = 7.0
-    width: int = 768
-    height: int = 512
-    seed: int = -1
-    model: str | None = None
-
-    def checked(self) -> "Txt2ImgRequest":
-        settings.check_size(self.width, self.height)
-        settings.check_steps(self.steps)
-        settings.check_cfg(self.cfg)
-        settings.check_seed(self.seed)
-        self.sampler = canonical(self.sampler)
-        return self
 
 
 def resolve_model(catalogue: Catalogue, name: str | None) -> Model:

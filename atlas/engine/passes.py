@@ -16,90 +16,12 @@ from atlas.core.catalogue.tables import Model, Pass
 from atlas.core.errors import BadInput
 from atlas.core.record.build import get_render, lineage
 from atlas.core.record.recipes import upscale_size
+from atlas.core.record.requests import Img2ImgRequest, OutpaintRequest, PassRequest, UpscaleRequest
 from atlas.core.record.samplers import canonical, recorded, resolve
 from atlas.core.record.write import RenderInfo, check_licence
 from atlas.engine import device, pipelines, sampling, tiles, upscalers
 from atlas.engine import outpaint as mk2
 from atlas.engine.generate import resolve_model, run_pass
-
-
-@dataclass
-class PassRequest:
-    """Settings shared by every pass kind; None means "as in the input's lineage"."""
-
-    prompt: str | None = None
-    negative_prompt: str | None = None
-    steps: int = 50
-    sampler: str | None = None
-    cfg: float | None = None
-    denoise: float = 0.75
-    seed: int = -1
-    model: str | None = None
-
-    def check_common(self):
-        settings.check_steps(self.steps)
-        settings.check_denoise(self.denoise)
-        settings.check_seed(self.seed)
-        if self.cfg is not None:
-            settings.check_cfg(self.cfg)
-        if self.sampler is not None:
-            self.sampler = canonical(self.sampler)
-        return self
-
-
-@dataclass
-class Img2ImgRequest(PassRequest):
-    def checked(self):
-        return self.check_common()
-
-
-@dataclass
-class OutpaintRequest(PassRequest):
-    side: str = "left"
-    pixels: int = 128
-    mask_blur: int = 8
-    falloff: float = 1.8
-    colour_variation: float = 0.03
-    steps: int = 100
-    denoise: float = 0.8
-    window: int = mk2.WINDOW
-
-    def checked(self):
-        self.check_common()
-        if self.side not in mk2.SIDES:
-            raise BadInput(f"side must be one of {', '.join(mk2.SIDES)}, not {self.side!r}")
-        if self.pixels < 8 or self.pixels > 4096 or self.pixels % 8:
-            raise BadInput(f"pixels must be a multiple of 8 between 8 and 4096, got {self.pixels}")
-        if not 0 <= self.mask_blur <= 256:
-            raise BadInput(f"mask blur must be between 0 and 256, got {self.mask_blur}")
-        if not 0 <= self.falloff <= 10:
-            raise BadInput(f"fall-off exponent must be between 0 and 10, got {self.falloff:g}")
-        if not 0 <= self.colour_variation <= 1:
-            raise BadInput(f"colour variation must be between 0 and 1, got {self.colour_variation:g}")
-        return self
-
-
-@dataclass
-class UpscaleRequest(PassRequest):
-    upscaler: str | None = upscalers.LANCZOS
-    scale: float = 2.0
-    tile: int = 512
-    overlap: int = 128
-    batch: int = 1
-    steps: int = 150
-    denoise: float = 0.1
-
-    def checked(self):
-        self.check_common()
-        if not 1 < self.scale <= 8:
-            raise BadInput(f"scale must be above 1 and at most 8, got {self.scale:g}")
-        if self.tile < 64 or self.tile % 8:
-            raise BadInput(f"tile size must be a multiple of 8, at least 64, got {self.tile}")
-        if self.overlap < 0 or self.overlap >= self.tile:
-            raise BadInput(f"tile overlap must be between 0 and the tile size ({self.tile}), got {self.overlap}")
-        if not 1 <= self.batch <= 64:
-            raise BadInput(f"batch must be between 1 and 64, got {self.batch}")
-        return self
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """Recipes: a txt2img pass and then a list of img2img / outpaint / upscale passes, as YAML or JSON.
 
-A recipe is validated against `schemas/recipe.schema.json` and a few checks a schema cannot express
-(sampler names, overlap below the tile size, sizes along the chain), every error naming its JSON
-path, before any work starts. `expand` turns it into the flat pass list a Run executes (repeats and
-groups unrolled, per-kind defaults applied); `sizes` walks the size chain without running anything.
+A recipe is validated against `schemas/recipe.schema.json`, then every pass's settings against the
+settings table the CLI uses too (`atlas.core.record.requests`: sampler names, overlap below the tile
+size, ...) and the sizes along the chain, every error naming its JSON path, before any work starts.
+`expand` turns it into the flat pass list a Run executes (repeats and groups unrolled, per-kind
+defaults applied); `sizes` walks the size chain without running anything.
 No torch here: `atlas run` refuses a bad recipe before the engine loads.
 """
 
@@ -14,8 +15,8 @@ from pathlib import Path
 
 from atlas.core.errors import BadInput
 from atlas.core.limits import MAX_JSON_DEPTH, MAX_RECIPE_BYTES, MAX_YAML_NODES, check_json_depth
-from atlas.core.record.samplers import canonical
-from atlas.core.settings import MAX_SIDE
+from atlas.core.record import requests
+from atlas.core.settings import MAX_SIDE, SettingError
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "recipes"
 KINDS = ("img2img", "outpaint", "upscale")
@@ -134,24 +135,29 @@ def problems(document) -> list[str]:
     found = schema_problems("recipe", document)
     if found:
         return found  # the checks below assume a document of the right shape
-    found = []
-    samplers = [("$.txt2img.sampler", document["txt2img"].get("sampler"))]
-    for kind, values in (document.get("defaults") or {}).items():
-        samplers.append((f"$.defaults.{kind}.sampler", values.get("sampler")))
+    # Every value against the settings table (`atlas.core.settings`), the one the CLI checks with.
+    found = _setting_problems("txt2img", document["txt2img"], "$.txt2img")
+    defaults = document.get("defaults") or {}
+    for kind, values in defaults.items():
+        found += _setting_problems(kind, values, f"$.defaults.{kind}")
     for spec in _walk(document.get("passes", []), "$.passes"):
-        samplers.append((f"{spec.path}.sampler", spec.settings.get("sampler")))
-        s = spec.settings
-        if spec.kind == "upscale" and "overlap" in s and "tile" in s and s["overlap"] >= s["tile"]:
-            found.append(f"{spec.path}.overlap: {s['overlap']} is not below the tile size {s['tile']}")
-    for path, name in samplers:
-        if name is not None:
-            try:
-                canonical(name)
-            except BadInput as exc:
-                found.append(f"{path}: {exc}")
+        found += _setting_problems(spec.kind, {**defaults.get(spec.kind, {}), **spec.settings}, spec.path,
+                                   own=spec.settings)
+    found = list(dict.fromkeys(found))  # a bad default is named once, not once per pass
     if not found:
         found += _size_problems(document)
     return found
+
+
+def _setting_problems(kind: str, values: dict, path: str, own: dict | None = None) -> list[str]:
+    """The first refused setting of one pass as 'PATH.KEY: reason' (a default's path if it came from one)."""
+    try:
+        requests.for_kind(kind, values)
+    except SettingError as exc:
+        if own is not None and exc.setting not in own and exc.setting in values:
+            path = f"$.defaults.{kind}"
+        return [f"{path}.{exc.setting}: {exc}"]
+    return []
 
 
 def validate(document, what: str = "recipe") -> None:
