@@ -5,12 +5,12 @@ resumed run sees exactly what an uninterrupted one saw), and stores a new render
 prompt, sampler, CFG and model default to those of the input's lineage.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
-from atlas.core import settings
+from atlas.core import seeding, settings
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Model, Pass
 from atlas.core.errors import BadInput
@@ -19,7 +19,7 @@ from atlas.core.record.recipes import upscale_size
 from atlas.core.record.requests import Img2ImgRequest, OutpaintRequest, PassRequest, UpscaleRequest
 from atlas.core.record.samplers import canonical, recorded, resolve
 from atlas.core.record.write import RenderInfo, check_licence
-from atlas.engine import device, pipelines, sampling, tiles, upscalers
+from atlas.engine import device, pipelines, rng, sampling, tiles, upscalers
 from atlas.engine import outpaint as mk2
 from atlas.engine.generate import resolve_model, run_pass
 
@@ -36,6 +36,7 @@ class Context:
     cfg: float
     model: Model
     schedule: str = "Automatic"  # the schedule type that runs, resolved for `sampler`
+    noise: seeding.SeedSettings = field(default_factory=seeding.SeedSettings)  # how the noise is drawn
 
 
 def load_input(catalogue: Catalogue, render_id: int) -> Image.Image:
@@ -64,7 +65,8 @@ def context(catalogue: Catalogue, render_id: int, request: PassRequest) -> Conte
         prompt = request.prompt if request.prompt is not None else inherited("prompt", "")
         negative = (request.negative_prompt if request.negative_prompt is not None
                     else inherited("negative_prompt", ""))
-        chosen = getattr(request, "schedule", None)
+        # "Automatic" with an inherited sampler keeps the schedule that sampler ran with.
+        chosen = request.schedule if request.schedule != "Automatic" or request.sampler else None
         if request.sampler:
             sampler, schedule = resolve(request.sampler, chosen)
         else:  # the sampler and the schedule it ran with, from the same pass
@@ -78,7 +80,8 @@ def context(catalogue: Catalogue, render_id: int, request: PassRequest) -> Conte
         model = session.get(Model, model_id) if model_id else None
     if model is None:
         model = resolve_model(catalogue, request.model)
-    return Context(render_id, load_input(catalogue, render_id), prompt, negative, sampler, cfg, model, schedule)
+    return Context(render_id, load_input(catalogue, render_id), prompt, negative, sampler, cfg, model, schedule,
+                   request.seeding())
 
 
 def known_sampler(name: str, schedule: str | None = None) -> tuple[str, str]:
@@ -94,7 +97,8 @@ def base_pass(kind: str, ctx: Context, request: PassRequest, seed: int, run_id, 
     return Pass(kind=kind, input_render_id=ctx.render_id, prompt=ctx.prompt, negative_prompt=ctx.negative_prompt,
                 seed=seed, sampler=ctx.sampler, steps=request.steps, cfg=ctx.cfg, denoise=request.denoise,
                 model_id=ctx.model.id, software=device.software(), device=device.pick().description,
-                run_id=run_id, position=position, settings={"schedule_type": ctx.schedule})
+                run_id=run_id, position=position,
+                settings={"schedule_type": ctx.schedule, **ctx.noise.to_settings()})
 
 
 def check_size(width: int, height: int, what: str) -> None:
@@ -120,7 +124,8 @@ def img2img(catalogue: Catalogue, render_id: int, request: Img2ImgRequest, info:
         cond = sampling.encode_prompts(pipe, ctx.prompt, ctx.negative_prompt)
         init = sampling.encode_images(pipe, [ctx.image])
         latents, run = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise, ctx.sampler,
-                                                ctx.cfg, [seed], progress=progress, schedule=ctx.schedule)
+                                                ctx.cfg, [seed], progress=progress, schedule=ctx.schedule,
+                                                noise=rng.image_noise(tuple(init.shape[1:]), [seed], ctx.noise))
         return sampling.decode_latents(pipe, latents)[0], {"steps_run": run}
 
     return run_pass(catalogue, step, work, info)
@@ -138,7 +143,8 @@ def outpaint_image(pipe, image: Image.Image, ctx: Context, request: OutpaintRequ
     init = sampling.encode_images(pipe, [window_init])
     free = sampling.latent_mask(window_mask, init.device, init.dtype)
     latents, run = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise, ctx.sampler,
-                                            ctx.cfg, [seed], free=free, progress=progress, schedule=ctx.schedule)
+                                            ctx.cfg, [seed], free=free, progress=progress, schedule=ctx.schedule,
+                                            noise=rng.image_noise(tuple(init.shape[1:]), [seed], ctx.noise))
     made = sampling.decode_latents(pipe, latents)[0]
     # Final composite: the known pixels come back exactly wherever the blurred mask is 0.
     canvas.paste(Image.composite(made, window_init, window_mask), lay.window[:2])
@@ -200,9 +206,11 @@ def upscale_image(pipe, descriptor, image: Image.Image, ctx: Context, request: U
             if progress is not None:
                 progress(base + step, total)
 
+        # Each batch draws as A1111's does: the tiles' own seeds, variation seeds counting up within it.
+        noise = rng.image_noise(tuple(init.shape[1:]), seeds[start:start + request.batch], ctx.noise)
         latents, steps_run = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise,
                                                       ctx.sampler, ctx.cfg, seeds[start:start + request.batch],
-                                                      progress=tile_progress, schedule=ctx.schedule)
+                                                      progress=tile_progress, schedule=ctx.schedule, noise=noise)
         for t, made in zip(batch, sampling.decode_latents(pipe, latents), strict=True):
             assembler.add(t, np.asarray(made.convert("RGB")))
     del big

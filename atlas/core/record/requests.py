@@ -8,7 +8,7 @@ JSON path, before the engine (and torch) is imported. The engine takes these req
 from dataclasses import dataclass, field, fields
 from typing import ClassVar
 
-from atlas.core import settings
+from atlas.core import seeding, settings
 from atlas.core.errors import BadInput
 from atlas.core.record.samplers import canonical
 from atlas.core.settings import SettingError, default
@@ -22,8 +22,7 @@ def _default(name: str, kind: str = "txt2img"):
 class SeedSettings:
     """How the noise is made (A1111's seed extras) and the schedule: shared by every pass kind.
 
-    Validated here; the engine does not act on them yet (schedule Automatic, RNG CPU, no ENSD, no
-    variation and no seed resize is what it does today)."""
+    Validated here; the engine draws the noise from them (`seeding`, then `atlas.engine.rng`)."""
 
     schedule: str = _default("schedule")
     rng: str = _default("rng")
@@ -34,6 +33,14 @@ class SeedSettings:
 
     kind: ClassVar[str] = "txt2img"
     optional: ClassVar[tuple[str, ...]] = ()  # settings None leaves to the lineage (or the engine)
+
+    def seeding(self) -> "seeding.SeedSettings":
+        """The noise settings as `atlas.core.seeding` records them, a random variation seed drawn."""
+        resize = self.seed_resize_from
+        return seeding.SeedSettings(
+            rng=self.rng, ensd=self.ensd, variation_seed=-1 if self.variation_seed is None else self.variation_seed,
+            variation_strength=self.variation_strength,
+            seed_resize_from=settings.check_seed_resize(resize) if isinstance(resize, str) else resize).resolved()
 
     def check_settings(self):
         for name in settings.KIND_SETTINGS[self.kind]:
