@@ -135,20 +135,23 @@ def img2img(catalogue: Catalogue, render_id: int, request: Img2ImgRequest, info:
 
 def outpaint_image(pipe, image: Image.Image, ctx: Context, request: OutpaintRequest, seed: int,
                    progress=None) -> tuple[Image.Image, int, mk2.Layout]:
+    """One Outpainting mk2 pass as A1111 runs it (steps in engine/outpaint.py). The seed drives the
+    sampler only: A1111's matched noise has none."""
     lay = mk2.layout(image.width, image.height, request.side, request.pixels, request.window)
-    canvas = mk2.init_canvas(image, lay, request.falloff, request.colour_variation, seed)
-    mask = mk2.make_mask(lay, request.mask_blur)
-    window_init, window_mask = canvas.crop(lay.window), mask.crop(lay.window)
+    work = mk2.work_mask(lay, request.mask_blur)
+    canvas = mk2.init_canvas(image, lay, work, request.falloff, request.colour_variation)
+    x0, y0, x1, y1 = lay.window
+    window_init = canvas.crop(lay.window)
+    overlay = mk2.overlay_mask(mk2.blurred_mask(work[y0:y1, x0:x1], request.mask_blur, lay.horizontal))
+    free_cells = mk2.latent_free(mk2.latent_rectangle(lay, request.mask_blur))
     cond = sampling.encode_prompts(pipe, ctx.prompt, ctx.negative_prompt)
     init = sampling.encode_images(pipe, [window_init])
-    free = sampling.latent_mask(window_mask, init.device, init.dtype)
+    free = init.new_tensor(free_cells)[None, None]  # 1: the model may change the latent, 0: held
     latents, run = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise, ctx.sampler,
                                             ctx.cfg, [seed], free=free, progress=progress, schedule=ctx.schedule,
                                             noise=rng.image_noise(tuple(init.shape[1:]), [seed], ctx.noise))
     made = sampling.decode_latents(pipe, latents)[0]
-    # Final composite: the known pixels come back exactly wherever the blurred mask is 0.
-    canvas.paste(Image.composite(made, window_init, window_mask), lay.window[:2])
-    return canvas.crop((0, 0, *lay.size)), run, lay
+    return mk2.finish(canvas, mk2.composite(made, window_init, overlay), lay), run, lay
 
 
 def outpaint(catalogue: Catalogue, render_id: int, request: OutpaintRequest, info: RenderInfo, progress=None,
