@@ -86,6 +86,7 @@ def demo(ctx, seed, as_json):
         print_run(catalogue, result, True, started)
     else:
         from atlas.cli.show_cmd import show_render
+        from atlas.core.actions import detail
 
-        show_render(catalogue, result.final_render_id)
+        show_render(detail.show(catalogue, result.final_render_id))
         click.echo(f"run {result.id} {result.status} in {time.monotonic() - started:.1f} s")

@@ -213,8 +213,14 @@ def output_size(spec: PassSpec, width: int, height: int) -> tuple[int, int]:
     if spec.kind == "outpaint":
         pixels = spec.settings.get("pixels", 128)
         side = spec.settings.get("side", "left")
-        return (width + pixels, height) if side in ("left", "right") else (width, height + pixels)
+
+        def grown(length: int) -> int:  # Outpainting mk2 grows the side to the next multiple of 64
+            return -(-(length + pixels) // 64) * 64
+
+        return (grown(width), height) if side in ("left", "right") else (width, grown(height))
     if spec.kind == "upscale":
+        if str(spec.settings.get("upscaler", "")).lower() == "none":  # A1111 tiles the input as it is
+            return width, height
         return upscale_size(width, height, spec.settings.get("scale", 2.0))
     return width, height
 
