@@ -28,6 +28,8 @@ COMMANDS = {
     "search": "atlas.cli.search_cmd:search",
     "tag": "atlas.cli.tag_cmd:tag",
     "import": "atlas.cli.import_cmd:import_command",
+    "queue": "atlas.cli.queue_cmd:queue",
+    "worker": "atlas.cli.worker_cmd:worker",
 }
 
 
