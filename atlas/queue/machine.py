@@ -32,6 +32,7 @@ def claimed(catalogue: Catalogue, run_id: int, owner: str) -> Iterator[None]:
     connection = catalogue.engine.raw_connection()
     try:
         raw = connection.driver_connection
+        raw.rollback()  # whatever the pool's liveness check began
         raw.autocommit = True  # the lock lives as long as the session, not a transaction
         taken = raw.execute("SELECT pg_try_advisory_lock(%s, %s)", (RUN_LOCK_SPACE, run_id)).fetchone()[0]
         if not taken:
@@ -42,6 +43,15 @@ def claimed(catalogue: Catalogue, run_id: int, owner: str) -> Iterator[None]:
             raw.execute("SELECT pg_advisory_unlock(%s, %s)", (RUN_LOCK_SPACE, run_id))
     finally:
         connection.invalidate()  # never hand a connection that held a session lock back to the pool
+
+
+def is_held(catalogue: Catalogue, run_id: int) -> bool:
+    """Whether a live process holds run `run_id` now (its claim's connection is still open)."""
+    with catalogue.engine.connect() as connection:
+        return bool(connection.connection.driver_connection.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid = %s AND objid = %s)", (RUN_LOCK_SPACE, run_id)).fetchone()[0])
 
 
 def require_model(catalogue: Catalogue, sha256: str | None) -> None:

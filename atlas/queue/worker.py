@@ -20,6 +20,7 @@ from procrastinate.exceptions import ConnectorException
 from atlas.core.catalogue import Catalogue
 from atlas.queue import app as queue_app
 from atlas.queue.jobs import open_queue
+from atlas.queue.machine import is_held
 
 DEFAULT_STALLED_AFTER_S = 30.0
 logger = logging.getLogger("atlas.queue")
@@ -35,10 +36,13 @@ def run(catalogue: Catalogue, queues: list[str] | None = None,
     app = open_queue(catalogue)
     name = worker_name()
     beat = stalled_after / 3
+    # torch and the engine, imported now: an import inside the first job holds the interpreter for
+    # seconds, long enough for the heartbeat to fall silent and the job to look abandoned
+    import atlas.queue.task  # noqa: F401
 
     async def main() -> None:
         async with app.open_async():
-            sweeper = asyncio.create_task(requeue_stalled(app, stalled_after))
+            sweeper = asyncio.create_task(requeue_stalled(app, catalogue, stalled_after))
             logger.info("worker %s takes jobs from %s", name, ", ".join(queues) if queues else "every queue")
             try:
                 await app.run_worker_async(
@@ -52,8 +56,11 @@ def run(catalogue: Catalogue, queues: list[str] | None = None,
     asyncio.run(main())
 
 
-async def requeue_stalled(app, stalled_after: float) -> None:
-    """Put back in the queue every run job whose worker has sent no heartbeat for `stalled_after` s."""
+async def requeue_stalled(app, catalogue: Catalogue, stalled_after: float) -> None:
+    """Put back in the queue every run job whose worker has sent no heartbeat for `stalled_after` s
+    and whose run no live process holds. A silent heartbeat alone is not proof of death (a loaded
+    machine can starve the worker's event loop for seconds); a dropped run claim is (the server
+    ends it with the holder's connection)."""
     while True:
         await asyncio.sleep(stalled_after / 3)
         try:
@@ -63,6 +70,8 @@ async def requeue_stalled(app, stalled_after: float) -> None:
             logger.warning("could not look for stalled jobs: %s", exc)
             continue
         for job in stalled:
+            if await asyncio.to_thread(is_held, catalogue, job.task_kwargs["run_id"]):
+                continue
             try:
                 await app.job_manager.retry_job(job)
             except ConnectorException:  # another worker's sweep put it back first
