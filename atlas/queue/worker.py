@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 from procrastinate.exceptions import ConnectorException
+from procrastinate.worker import Worker
 
 from atlas.core.catalogue import Catalogue
 from atlas.queue import app as queue_app
@@ -42,25 +43,25 @@ def run(catalogue: Catalogue, queues: list[str] | None = None,
 
     async def main() -> None:
         async with app.open_async():
-            sweeper = asyncio.create_task(requeue_stalled(app, catalogue, stalled_after))
+            worker = Worker(app, queues=queues, name=name, concurrency=1, update_heartbeat_interval=beat,
+                            stalled_worker_timeout=stalled_after, fetch_job_polling_interval=min(5.0, beat),
+                            abort_job_polling_interval=min(5.0, beat),
+                            additional_context={"catalogue": catalogue, "worker_name": name})
+            sweeper = asyncio.create_task(requeue_stalled(app, worker, catalogue, stalled_after))
             logger.info("worker %s takes jobs from %s", name, ", ".join(queues) if queues else "every queue")
             try:
-                await app.run_worker_async(
-                    queues=queues, name=name, concurrency=1, update_heartbeat_interval=beat,
-                    stalled_worker_timeout=stalled_after, fetch_job_polling_interval=min(5.0, beat),
-                    abort_job_polling_interval=min(5.0, beat),
-                    additional_context={"catalogue": catalogue, "worker_name": name})
+                await worker.run()
             finally:
                 sweeper.cancel()
 
     asyncio.run(main())
 
 
-async def requeue_stalled(app, catalogue: Catalogue, stalled_after: float) -> None:
+async def requeue_stalled(app, worker: Worker, catalogue: Catalogue, stalled_after: float) -> None:
     """Put back in the queue every run job whose worker has sent no heartbeat for `stalled_after` s
     and whose run no live process holds. A silent heartbeat alone is not proof of death (a loaded
-    machine can starve the worker's event loop for seconds); a dropped run claim is (the server
-    ends it with the holder's connection)."""
+    machine can starve a worker's event loop for seconds, this one's included, between taking a job
+    and claiming its run); a dropped run claim is (the server ends it with the holder's connection)."""
     while True:
         await asyncio.sleep(stalled_after / 3)
         try:
@@ -70,6 +71,8 @@ async def requeue_stalled(app, catalogue: Catalogue, stalled_after: float) -> No
             logger.warning("could not look for stalled jobs: %s", exc)
             continue
         for job in stalled:
+            if job.worker_id is not None and job.worker_id == worker.worker_id:
+                continue  # this process is alive: it is reading this
             if await asyncio.to_thread(is_held, catalogue, job.task_kwargs["run_id"]):
                 continue
             try:
