@@ -29,6 +29,8 @@ COMMANDS = {
     "tag": "atlas.cli.tag_cmd:tag",
     "import": "atlas.cli.import_cmd:import_command",
     "rerender": "atlas.cli.rerender_cmd:rerender",
+    "queue": "atlas.cli.queue_cmd:queue",
+    "worker": "atlas.cli.worker_cmd:worker",
 }
 
 
