@@ -125,7 +125,9 @@ def test_upscale_pass_records_tiles_seeds_and_upscaler(demo_catalogue):
         assert session.get(Model, step.upscaler_id).name == upscalers.DEMO_UPSCALER_NAME
     last = record["lineage"][-1]
     settings_ = last["settings"]
-    assert set(settings_) == {"script", "upscaler", "scale", "tile", "overlap", "batch", "tiles", "tile_seeds"}
+    assert set(settings_) == {"script", "upscaler", "scale", "tile", "overlap", "batch", "tiles", "tile_seeds",
+                              "schedule_type", "rng"}
+    assert (settings_["schedule_type"], settings_["rng"]) == ("Uniform", "CPU")  # Euler a's own schedule, CPU noise
     assert settings_["script"] == "SD upscale" and settings_["upscaler"] == upscalers.DEMO_UPSCALER_NAME
     boxes = settings_["tiles"]
     # 64x72 x2 -> 128x144, tile 64, overlap 16 (derived as A1111 places tiles):
