@@ -11,7 +11,8 @@ from sqlmodel import select
 from atlas.core.actions.rerender import Comparison, Plan, compare
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Model
-from atlas.engine import passes, pipelines, sampling, txt2img, upscalers
+from atlas.core.record.samplers import resolve
+from atlas.engine import passes, pipelines, rng, sampling, txt2img, upscalers
 
 
 def _model(catalogue: Catalogue, name: str, kind: str) -> Model:
@@ -27,18 +28,27 @@ def render(catalogue: Catalogue, plan: Plan, progress=None) -> Image.Image:
     model = _model(catalogue, plan.model, "checkpoint")
     pipe = pipelines.for_model(model)
     request = plan.request
+    sampler, schedule = resolve(request.sampler, request.schedule)
+    noise_settings = request.seeding()
     if plan.kind == "txt2img":
-        return txt2img.run(pipe, request.prompt, request.negative_prompt, request.steps, request.sampler,
-                           request.cfg, request.width, request.height, request.seed, progress).image
+        seeds, variation_seeds = noise_settings.image_seeds(request.seed, 1)
+        noise = rng.image_noise(txt2img.latent_shape(pipe, request.width, request.height), seeds, noise_settings,
+                                variation_seeds)
+        return txt2img.run(pipe, request.prompt, request.negative_prompt, request.steps, sampler, request.cfg,
+                           request.width, request.height, request.seed, progress, schedule=schedule,
+                           noise=noise).image
     assert plan.input is not None  # the plan refuses a pass without its input
     with Image.open(plan.input) as stored:
         image = stored.convert("RGB")
-    ctx = passes.Context(0, image, request.prompt, request.negative_prompt, request.sampler, request.cfg, model)
+    ctx = passes.Context(0, image, request.prompt, request.negative_prompt, sampler, request.cfg, model, schedule,
+                         noise_settings)
     if plan.kind == "img2img":
         cond = sampling.encode_prompts(pipe, ctx.prompt, ctx.negative_prompt)
         init = sampling.encode_images(pipe, [image])
         latents, _ = sampling.img2img_latents(pipe, init, cond, request.steps, request.denoise, ctx.sampler,
-                                              ctx.cfg, [request.seed], progress=progress)
+                                              ctx.cfg, [request.seed], progress=progress, schedule=schedule,
+                                              noise=rng.image_noise(tuple(init.shape[1:]), [request.seed],
+                                                                    noise_settings))
         return sampling.decode_latents(pipe, latents)[0]
     if plan.kind == "outpaint":
         return passes.outpaint_image(pipe, image, ctx, request, request.seed, progress)[0]

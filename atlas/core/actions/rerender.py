@@ -21,10 +21,11 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from atlas.core import seeding
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Model, Render
 from atlas.core.errors import BadInput
-from atlas.core.record import models, requests
+from atlas.core.record import models, requests, samplers
 from atlas.core.record.build import build, get_render, lineage
 
 KINDS = ("txt2img", "img2img", "outpaint", "upscale")
@@ -101,7 +102,8 @@ def plan_file(catalogue: Catalogue, path: Path, model: str | None = None) -> Pla
     settings = gen.settings or {}
     step = {"kind": "txt2img", "prompt": gen.prompt, "negative_prompt": gen.negative_prompt, "seed": gen.seed,
             "sampler": gen.sampler, "steps": gen.steps, "cfg": gen.cfg, "width": gen.width, "height": gen.height,
-            "settings": {}, "model": {"name": settings.get("model"), "short_hash": settings.get("model_hash")}}
+            "settings": _recorded(settings, *NOISE_KEYS),
+            "model": {"name": settings.get("model"), "short_hash": settings.get("model_hash")}}
     return _from_pass(catalogue, step, path, None, model, f"file {path} ({gen.tool or 'unknown tool'} parameters)")
 
 
@@ -131,10 +133,15 @@ def _from_pass(catalogue: Catalogue, step: dict, expected: Path, input_path: Pat
             checkpoint = models.get(session, model, kind="checkpoint").name
     else:
         checkpoint = _recorded_model(catalogue, step.get("model") or {}, "checkpoint", source)
-    common = {"prompt": step.get("prompt") or "", "negative_prompt": step.get("negative_prompt") or "",
-              "seed": step["seed"], "sampler": step["sampler"], "steps": step["steps"], "cfg": float(step["cfg"]),
-              "model": checkpoint}
     settings = step.get("settings") or {}
+    # The schedule it ran with (none recorded: what the sampler's name meant then) and how its noise was drawn.
+    sampler, schedule = samplers.recorded(samplers.canonical(step["sampler"]), settings.get("schedule_type"))
+    noise = seeding.SeedSettings.from_settings(settings)
+    common = {"prompt": step.get("prompt") or "", "negative_prompt": step.get("negative_prompt") or "",
+              "seed": step["seed"], "sampler": sampler, "schedule": schedule, "steps": step["steps"],
+              "cfg": float(step["cfg"]), "model": checkpoint, "rng": noise.rng, "ensd": noise.ensd,
+              "variation_seed": noise.variation_seed if noise.varies else None,
+              "variation_strength": noise.variation_strength, "seed_resize_from": noise.seed_resize_from}
     upscaler = None
     if kind == "txt2img":
         request = requests.for_kind("txt2img", {**common, "width": step["width"], "height": step["height"]})
@@ -152,6 +159,9 @@ def _from_pass(catalogue: Catalogue, step: dict, expected: Path, input_path: Pat
     if request.seed == -1:
         raise BadInput(f"{source}: the recorded seed is -1 (random), so the pass cannot be made again")
     return Plan(kind, request, checkpoint, expected, input_path, upscaler, source)
+
+
+NOISE_KEYS = ("schedule_type", *seeding.SETTINGS_KEYS)
 
 
 def _recorded(settings: dict, *names: str) -> dict:
