@@ -88,9 +88,9 @@ def register(session: Session, source: str, name: str, licence_id: str | None, k
              demo: bool = False, config: dict | None = None, file_digest=sha256_file) -> Model:
     """Hash and record a local model (folder or file). The licence comes from the card or the flag.
 
-    Weights whose sha256 is already registered (by this or another machine) add no second model:
-    this machine's path is recorded for that hash and the existing model is returned (`name`,
-    licence and kind then only have to not contradict it)."""
+    Weights whose sha256 is already registered by another machine (this one has no path for them)
+    or under this `name` add no second model: this machine's path is recorded for that hash and the
+    existing model is returned (its name, licence and config stay as registered)."""
     if kind not in ("checkpoint", "upscaler"):
         raise BadInput(f"model kind must be checkpoint or upscaler, not {kind!r}")
     path = Path(source).expanduser()
@@ -100,7 +100,11 @@ def register(session: Session, source: str, name: str, licence_id: str | None, k
     fmt = detect_format(path, kind)
     digest = weights_digest(path, file_digest)
     known = session.exec(select(Model).where(Model.sha256 == digest).order_by(col(Model.id))).first()
-    if known is not None:
+    here = session.exec(select(ModelFile).where(ModelFile.sha256 == digest, ModelFile.host == this_host())).first()
+    # Known weights: a machine without a copy yet (a colleague registered them) or the same name
+    # again maps this path; the same machine naming its copy anew makes a second entry, as before
+    # (another pipeline config or licence reading over the same weights).
+    if known is not None and (here is None or known.name == name):
         if known.kind != kind:
             raise BadInput(f"{source}: these weights are registered as the {known.kind} {known.name!r}, "
                            f"not as a {kind}")
