@@ -309,3 +309,20 @@ def test_scan_memory_stays_bounded_for_many_files(catalogue):
     assert (small_report.files, small_report.rows, big_report.files, big_report.rows) == (2000, 2000, 20000, 20000)
     assert small_report.orphans == big_report.orphans == [] and big_report.missing == []
     assert big < 1.5 * small + 100_000, (small, big)
+
+
+def test_scan_on_postgresql_sorts_paths_as_the_store_walk_does(pg_home, monkeypatch):
+    """PostgreSQL's default collation would sort '.tmp-x' or upper case elsewhere than the walk:
+    the scan orders by byte ("C") so the merge still pairs every row with its file."""
+    monkeypatch.delenv("ATLAS_STORE", raising=False)
+    catalogue = Catalogue.open(pg_home)
+    try:
+        renders = [record(catalogue, shade=i, size=(8 + i, 8)) for i in range(6)]
+        _, orphan, _ = catalogue.store.put(b"no row", "png")
+        catalogue.store.path_of(renders[4].store_path).unlink()
+        report = verify_action.scan_store(catalogue, repair=True, grace_s=0)
+        assert report.orphans == report.removed == [orphan]
+        assert report.missing == report.marked == [renders[4].id]
+        assert report.rows == 6 and report.files == 6
+    finally:
+        catalogue.close()
