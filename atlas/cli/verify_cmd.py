@@ -38,8 +38,9 @@ def verify(ctx, targets, check_all, repair_orphans, grace_s, as_json):
         found, notes = store_problems(report, repair_orphans, list_missing=False)
         problems += found
     if as_json:
-        out = {"ok": not problems, "checked": list(results), "problems": problems, "notes": notes}
+        out = {"ok": not problems, "checked": list(results), "problems": problems}
         if report is not None:
+            out["notes"] = notes
             out["store"] = {"files": report.files, "orphans": report.orphans, "removed": report.removed,
                             "missing": report.missing, "marked": report.marked, "pending": report.pending}
         echo_json(out)
