@@ -326,3 +326,12 @@ def test_scan_on_postgresql_sorts_paths_as_the_store_walk_does(pg_home, monkeypa
         assert report.rows == 6 and report.files == 6
     finally:
         catalogue.close()
+
+
+def test_a_store_that_cannot_be_made_names_the_path(cli, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("ATLAS_STORE", str(blocker / "store"))
+    result = cli("list")
+    assert result.code == 1
+    assert str(blocker / "store") in result.err and "Traceback" not in result.err
