@@ -190,7 +190,9 @@ def test_sigkill_in_the_middle_of_a_pass_then_resume_matches_an_uninterrupted_ru
 
 
 def test_resume_clears_what_a_kill_between_file_write_and_commit_leaves(demo_catalogue):
-    """The narrowest window of a SIGKILL: the output file is in the store, its rows never committed."""
+    """The narrowest window of a SIGKILL: the output file is in the store, named by the render row the
+    pass committed before writing (write.finish_pass), the pass never completed. Resume removes that
+    file and row, and nothing else: a file another writer is storing meanwhile stays."""
     from atlas.core.record.write import begin_pass
 
     short = {**TINY, "passes": TINY["passes"][:1]}
@@ -198,14 +200,24 @@ def test_resume_clears_what_a_kill_between_file_write_and_commit_leaves(demo_cat
         runner.run_recipe(demo_catalogue, short, seed=4, progress=Recorder(stop_at=2))
     with demo_catalogue.session() as session:
         run_id = session.exec(select(Run)).one().id
-    begin_pass(demo_catalogue, Pass(kind="outpaint", run_id=run_id, position=1))  # left running
-    _, orphan, created = demo_catalogue.store.put(b"\x89PNG half-recorded output", "png")
-    assert created and demo_catalogue.store.path_of(orphan).exists()
+    pass_id = begin_pass(demo_catalogue, Pass(kind="outpaint", run_id=run_id, position=1))  # left running
+    digest, leftover, created = demo_catalogue.store.put(b"\x89PNG half-recorded output", "png")
+    with demo_catalogue.session() as session:
+        intent = Render(sha256=digest, format="png", width=1, height=1, size_bytes=1, store_path=leftover)
+        session.add(intent)
+        session.flush()
+        session.get(Pass, pass_id).render_id = intent.id
+        session.commit()
+    _, foreign, _ = demo_catalogue.store.put(b"\x89PNG another writer's output, not committed yet", "png")
+    assert created and demo_catalogue.store.path_of(leftover).exists()
     resumed = runner.resume(demo_catalogue, run_id)
     assert resumed.status == "completed"
-    assert not demo_catalogue.store.path_of(orphan).exists()
+    assert not demo_catalogue.store.path_of(leftover).exists()
+    assert demo_catalogue.store.path_of(foreign).exists()
     with demo_catalogue.session() as session:
         statuses = session.exec(select(Pass.position, Pass.status).where(Pass.run_id == run_id)
                                 .order_by(Pass.id)).all()
+        assert session.exec(select(Render).where(Render.sha256 == digest)).first() is None
     assert statuses == [(0, "completed"), (1, "interrupted"), (1, "completed")]
+    demo_catalogue.store.remove(foreign)
     assert_consistent(demo_catalogue)

@@ -18,14 +18,20 @@ def model():
 @json_option
 @click.pass_context
 def add(ctx, source, name, licence_id, kind, pipeline_config, as_json):
-    """Register SOURCE: a diffusers folder, a .safetensors/.ckpt file, an upscaler .pth, or a hub id."""
+    """Register SOURCE: a diffusers folder, a .safetensors/.ckpt file, an upscaler .pth, or a hub id.
+
+    Weights already registered (same sha256, e.g. by a colleague's machine on a shared catalogue)
+    add no second model: this machine's path for them is recorded instead."""
     from atlas.core.actions import models
 
     facts = models.add(open_catalogue(ctx), source, name, licence_id, kind, pipeline_config)
     if as_json:
         echo_json(facts)
-    else:
+    elif facts["new"]:
         echo(f"registered {facts['name']} ({facts['kind']}, {facts['short_hash']}, {facts['licence']})")
+    else:
+        echo(f"{facts['name']} ({facts['short_hash']}) is already registered with these weights; "
+             f"this machine's copy is {facts['local_path']}")
 
 
 @model.command("list")

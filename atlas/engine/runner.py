@@ -8,13 +8,12 @@ Pass k of a run uses seed + k, so a resumed run makes the same pictures as an un
 """
 
 from dataclasses import dataclass, replace
-from datetime import UTC
 
 from sqlmodel import select
 
 from atlas.core import settings
 from atlas.core.catalogue import Catalogue
-from atlas.core.catalogue.tables import Pass, Render, Run, utcnow
+from atlas.core.catalogue.tables import Pass, Run, utcnow
 from atlas.core.errors import BadInput, NotFound
 from atlas.core.record import recipes
 from atlas.core.record.models import DEMO_MODEL_NAME
@@ -126,26 +125,19 @@ def resume(catalogue: Catalogue, run_id: int, info: RenderInfo | None = None,
 
 
 def clear_leftovers(catalogue: Catalogue, run_id: int) -> None:
-    """After a hard kill: passes left `running` become `interrupted`, and a file the killed pass
-    stored without its catalogue rows (killed between the write and the commit) is removed."""
+    """After a hard kill: passes left `running` become `interrupted`, and what a killed pass had
+    recorded it was about to store (its render row and the file at that row's store path; see
+    write.finish_pass) is removed. Only those paths: a file another writer is storing is never named
+    by this run's passes, so it is never touched."""
+    from atlas.core.record.write import intended_leftovers
+
     with catalogue.session() as session:
         stale = session.exec(select(Pass).where(Pass.run_id == run_id, Pass.status == "running")).all()
-        since = min((step.started for step in stale), default=None)
+        stale_ids = [step.id for step in stale]
         for step in stale:
             step.status, step.error, step.ended = "interrupted", "the process stopped during this pass", utcnow()
         session.commit()
-        if since is None:
-            return
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        known = set(session.exec(select(Render.store_path).where(Render.store_path.is_not(None))).all())
-    for path in catalogue.store.root.rglob("*"):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(catalogue.store.root).as_posix()
-        modified = path.stat().st_mtime
-        if rel not in known and modified >= since.timestamp() - 1:
-            path.unlink(missing_ok=True)
+    intended_leftovers(catalogue, stale_ids)
 
 
 def completed_renders(catalogue: Catalogue, run_id: int) -> dict[int, int]:

@@ -19,10 +19,15 @@ def add(catalogue: Catalogue, source: str, name: str, licence_id: str | None, ki
     with catalogue.session() as session:
         path = hub.local_or_download(source, catalogue.home.models / name)
         config = {"pipeline_config": str(pipeline_config)} if pipeline_config else {}
+        known = set(session.exec(select(Model.id)).all())
         row = models.register(session, str(path), name, licence_id, kind=kind, config=config)
-        row.source = source
+        new = row.id not in known
+        if new:
+            row.source = source
         session.commit()
-        return model_facts(row)
+        # new: False when these weights were already registered (by this or another machine):
+        # then only this machine's path for them was recorded (record/models.py).
+        return {**model_facts(row), "new": new, "local_path": str(path.resolve())}
 
 
 def registered(catalogue: Catalogue) -> list[dict]:

@@ -4,13 +4,16 @@ Each check that fails adds one line naming the problem; an empty list means the 
 """
 
 import os
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import col, select
+from sqlalchemy import text
+from sqlmodel import col, delete, select
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.store import sha256_file
-from atlas.core.catalogue.tables import Render
+from atlas.core.catalogue.tables import Render, Tag
 from atlas.core.errors import BadInput
 from atlas.core.files import embed
 from atlas.core.files.inspect import inspect_file
@@ -143,3 +146,135 @@ def verify_targets(catalogue: Catalogue, targets=(), check_all: bool = False) ->
         for render_id in ids:
             results[str(render_id)] = verify_render(catalogue, render_id)
     return results
+
+
+# --- The store against the catalogue: orphans (files without a row) and rows without their file ---
+
+MISSING_TAG = "file-missing"  # how a render whose store file is gone is marked (`tag:file-missing`)
+DEFAULT_GRACE_S = 900.0  # files younger than this may belong to a writer still at work: left alone
+BATCH = 1000
+
+
+@dataclass
+class StoreReport:
+    """What one pass over the store found (and, when repairing, did)."""
+
+    files: int = 0
+    rows: int = 0
+    orphans: list[str] = field(default_factory=list)  # store paths no render row names
+    removed: list[str] = field(default_factory=list)  # of those, removed (repair)
+    young: int = 0  # orphans left alone: younger than the grace period (a writer may be committing)
+    missing: list[int] = field(default_factory=list)  # render ids whose store file is gone
+    marked: list[int] = field(default_factory=list)  # of those, newly tagged MISSING_TAG (repair)
+    unmarked: list[int] = field(default_factory=list)  # renders whose file is back: tag removed (repair)
+    pending: list[int] = field(default_factory=list)  # renders whose producing pass is still running
+
+
+def _rows_by_path(connection, dialect: str):
+    """(store path, render id, producing pass running?, tagged missing?) of every stored render, in
+    byte order of the path, streamed in batches: memory stays bounded however many rows there are."""
+    order = 'r.store_path COLLATE "C"' if dialect == "postgresql" else "r.store_path"
+    sql = text(
+        "SELECT r.store_path, r.id, "
+        "EXISTS (SELECT 1 FROM pass p WHERE p.render_id = r.id AND p.status = 'running'), "
+        "EXISTS (SELECT 1 FROM tag t WHERE t.render_id = r.id AND t.name = :tag) "
+        f"FROM render r WHERE r.store_path IS NOT NULL ORDER BY {order}")
+    result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(sql, {"tag": MISSING_TAG})
+    for path, render_id, running, tagged in result:
+        yield path, render_id, bool(running), bool(tagged)
+
+
+def scan_store(catalogue: Catalogue, repair: bool = False, grace_s: float = DEFAULT_GRACE_S) -> StoreReport:
+    """One pass over the store, merged with the catalogue's store paths (both in the same sorted
+    order: `Store.walk` and the streamed query), so neither side is held in memory.
+
+    A file no row names is an orphan (a writer killed between its write and its commit, or a temp
+    file of an interrupted write); with `repair`, orphans older than `grace_s` are removed. A row
+    whose file is gone is reported and, with `repair`, tagged `file-missing` (never deleted: its
+    record and lineage stay, and `tag:file-missing` finds them); the tag goes once the file is back.
+    A row whose producing pass is still running is being written right now: only reported."""
+    report = StoreReport()
+    now = time.time()
+    to_mark: list[int] = []
+    to_unmark: list[int] = []
+
+    def orphan(rel: str, path: Path) -> None:
+        report.orphans.append(rel)
+        if not repair:
+            return
+        try:
+            young = now - path.stat().st_mtime < grace_s
+        except FileNotFoundError:  # gone meanwhile (a temp file renamed)
+            return
+        if young:
+            report.young += 1
+            return
+        path.unlink(missing_ok=True)
+        report.removed.append(rel)
+
+    with catalogue.engine.connect() as connection:
+        rows = _rows_by_path(connection, catalogue.engine.dialect.name)
+        files = catalogue.store.walk()
+        row = next(rows, None)
+        file = next(files, None)
+        while row is not None or file is not None:
+            if row is not None and (file is None or row[0] < file[0]):
+                report.rows += 1
+                _, render_id, running, tagged = row
+                if running:
+                    report.pending.append(render_id)
+                else:
+                    report.missing.append(render_id)
+                    if not tagged:
+                        to_mark.append(render_id)
+                row = next(rows, None)
+            elif file is not None and (row is None or file[0] < row[0]):
+                report.files += 1
+                orphan(*file)
+                file = next(files, None)
+            elif row is not None:
+                report.rows += 1
+                report.files += 1
+                if row[3]:
+                    to_unmark.append(row[1])
+                # two rows cannot name one path (sha256 is unique), so both sides move on
+                row, file = next(rows, None), next(files, None)
+    if repair:
+        _set_missing_tags(catalogue, to_mark, to_unmark)
+        report.marked, report.unmarked = to_mark, to_unmark
+    return report
+
+
+def _set_missing_tags(catalogue: Catalogue, mark: list[int], unmark: list[int]) -> None:
+    for start in range(0, max(len(mark), len(unmark)), BATCH):
+        with catalogue.session() as session:
+            for render_id in mark[start:start + BATCH]:
+                session.add(Tag(render_id=render_id, name=MISSING_TAG))
+            chunk = unmark[start:start + BATCH]
+            if chunk:
+                session.exec(delete(Tag).where(col(Tag.name) == MISSING_TAG, col(Tag.render_id).in_(chunk)))
+            session.commit()
+
+
+def store_problems(report: StoreReport, repair: bool, list_missing: bool = True) -> tuple[list[str], list[str]]:
+    """(problems, notes) of a store scan, as lines for the user: problems make `verify` exit 1.
+    `list_missing=False` leaves out missing files that a per-render check already reported."""
+    problems, notes = [], []
+    removed = set(report.removed)
+    for rel in report.orphans:
+        if rel in removed:
+            notes.append(f"store/{rel}: no render names this file: removed")
+        else:
+            problems.append(f"store/{rel}: no render names this file (orphan)"
+                            + ("; younger than the grace period, left for now" if repair else
+                               "; `atlas verify --all --repair-orphans` removes it"))
+    marked = set(report.marked)
+    for render_id in report.missing if list_missing or repair else ():
+        problems.append(f"render {render_id}: its store file is missing"
+                        + (f" (tagged {MISSING_TAG})" if render_id in marked else ""))
+    for render_id in report.unmarked:
+        notes.append(f"render {render_id}: its file is back in the store: tag {MISSING_TAG} removed")
+    for render_id in report.pending:
+        notes.append(f"render {render_id}: its pass is still running (or was killed: `atlas run --resume` "
+                     "clears it); its file is not written yet")
+    return problems, notes

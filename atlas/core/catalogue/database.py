@@ -78,7 +78,7 @@ def alembic_config(connection=None):
 
 # The newest migration. Read commands compare the database against this constant instead of loading
 # every migration script (~80 ms); tests/test_catalogue.py checks it equals Alembic's computed head.
-HEAD = "0002_search"
+HEAD = "0003_model_files"
 
 
 def head_revision() -> str | None:
@@ -96,12 +96,66 @@ def current_revision(connection) -> str | None:
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def upgrade(engine: Engine) -> bool:
-    """Migrate to head; returns whether anything ran. A database at head costs one small query."""
+def upgrade(engine: Engine, notify=None) -> bool:
+    """Migrate to head; returns whether anything ran. A database at head costs one small query.
+
+    On SQLite, before migrations that may touch existing rows, the database is copied aside
+    (`backup_before_upgrade`) and `notify` (default: a line on stderr) says where."""
     with engine.begin() as connection:
-        if current_revision(connection) == HEAD:
+        current = current_revision(connection)
+        if current == HEAD:
+            return False
+    backup = backup_before_upgrade(engine, current) if current is not None else None
+    if backup is not None:
+        (notify or _say)(f"atlas: upgrading the catalogue schema from {current} to {HEAD}; "
+                         f"a copy of the database as it was is at {backup}")
+    with engine.begin() as connection:
+        if current_revision(connection) == HEAD:  # another process upgraded meanwhile
             return False
         from alembic import command
 
         command.upgrade(alembic_config(connection), "head")
         return True
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def pending_touch_data(current: str) -> bool:
+    """Whether a migration after `current` may change existing rows: every one does unless its
+    script says `DATA_UNTOUCHED = True` (it only adds tables, columns or indexes)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    for script in scripts.iterate_revisions("head", current):
+        if not getattr(script.module, "DATA_UNTOUCHED", False):
+            return True
+    return False
+
+
+def backup_before_upgrade(engine: Engine, current: str) -> Path | None:
+    """Copy a SQLite catalogue aside before a migration that touches data; the copy's path, or None
+    when none was needed (not SQLite, or only data-free migrations pending). The copy is made with
+    SQLite's online backup (consistent even with a WAL beside the file) into a new file next to
+    the database: atlas.db.before-REVISION-TIMESTAMP."""
+    if engine.dialect.name != "sqlite" or not pending_touch_data(current):
+        return None
+    database = engine.url.database or ""
+    source = Path(database.removeprefix("file:"))
+    if not source.is_file():
+        return None
+    import sqlite3
+    import time
+
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = source.with_name(f"{source.name}.before-{current}-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = source.with_name(f"{source.name}.before-{current}-{stamp}-{n}")
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    return target

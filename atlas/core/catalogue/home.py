@@ -41,6 +41,17 @@ class Home:
 
     @property
     def store(self) -> Path:
+        """The content-addressed store: `ATLAS_STORE`, else config `[store] path`, else `home/store`.
+
+        A team points every machine at one shared folder (an NFS/SMB mount); the catalogue keeps
+        store paths relative to this root, so each machine may mount it where it likes. A relative
+        setting is taken from the home (config) or the working directory (environment)."""
+        chosen = os.environ.get("ATLAS_STORE")
+        if chosen:
+            return Path(chosen).expanduser().resolve()
+        configured = self.config().get("store", {}).get("path")
+        if configured:
+            return (self.root / Path(configured).expanduser()).resolve()
         return self.root / "store"
 
     @property

@@ -7,7 +7,7 @@ render; following `Pass.input_render_id` back gives the lineage. A run is one ex
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, and_, or_
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, and_, or_
 from sqlmodel import Field, SQLModel, col
 
 # 64-bit integers: BIGINT on PostgreSQL (int4 overflows with imported seeds and ns mtimes); SQLite's
@@ -42,11 +42,25 @@ class Model(SQLModel, table=True):
     source: str  # what the user gave: a folder, a file, a hub id
     path: str | None = None  # where atlas loads it from (null for hub ids loaded through the cache)
     format: str  # diffusers | single-file | spandrel
-    sha256: str  # of the weights file(s): one file's digest, or a digest over the sorted weight files
+    sha256: str = Field(index=True)  # of the weights: one file's digest, or a digest over the sorted weight files
     short_hash: str  # A1111's: the first 10 hex digits of the weights file's sha256
     licence_id: str = Field(foreign_key="licence.id")
     demo: bool = False  # atlas-built random weights: never mistaken for a real model
     config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    added: datetime = Field(default_factory=utcnow)
+
+
+class ModelFile(SQLModel, table=True):
+    """Where one machine (`host`) keeps the weights of the model with this sha256 (models/README in
+    record/models.py): a model is one row across a team, each machine maps its hash to its own file."""
+
+    __tablename__ = "model_file"
+    __table_args__ = (UniqueConstraint("sha256", "host", name="uq_model_file_sha256_host"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(index=True)
+    host: str
+    path: str
     added: datetime = Field(default_factory=utcnow)
 
 
