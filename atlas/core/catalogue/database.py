@@ -78,7 +78,7 @@ def alembic_config(connection=None):
 
 # The newest migration. Read commands compare the database against this constant instead of loading
 # every migration script (~80 ms); tests/test_catalogue.py checks it equals Alembic's computed head.
-HEAD = "0002_search"
+HEAD = "0003_run_claims"
 
 
 def head_revision() -> str | None:
@@ -97,11 +97,23 @@ def current_revision(connection) -> str | None:
 
 
 def upgrade(engine: Engine) -> bool:
-    """Migrate to head; returns whether anything ran. A database at head costs one small query."""
-    with engine.begin() as connection:
+    """Migrate to head; returns whether anything ran. A database at head costs one small query.
+
+    Under the catalogue's schema lock (locks.database_lock), so commands started at once on a
+    fresh home do not all create the tables: the first migrates, the others wait and find it done.
+    The built-in licences are written in the migration's transaction: nobody sees a schema without them."""
+    from atlas.core.catalogue.locks import database_lock
+
+    with database_lock(engine, "schema"), engine.begin() as connection:
         if current_revision(connection) == HEAD:
             return False
         from alembic import command
+        from sqlmodel import Session
+
+        from atlas.core.catalogue.licences import sync_builtin
 
         command.upgrade(alembic_config(connection), "head")
+        with Session(connection) as session:  # joins the migration's transaction
+            sync_builtin(session)
+            session.flush()
         return True
