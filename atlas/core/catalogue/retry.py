@@ -6,6 +6,9 @@ before another writer committed cannot write on top of that commit). PostgreSQL 
 of a deadlock or a serialization conflict. Each time the whole transaction is run again from its
 start, after a growing, jittered pause, until `RETRY_FOR_S` has passed; then the user hears that
 the catalogue stayed busy, as one line (AtlasError), never the database's own error.
+
+A caller that chose a short SQLite busy timeout (the TUI: someone is looking at the screen) wants
+to hear sooner: it is run again only until its busy timeout has passed once more.
 """
 
 import functools
@@ -23,6 +26,7 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 RETRY_FOR_S = 600.0  # on top of each attempt's own busy timeout: a long import may hold the lock a while
+INTERACTIVE_BELOW_S = 10.0  # a busy timeout shorter than this asks to hear soon (see above)
 FIRST_PAUSE_S = 0.02
 LONGEST_PAUSE_S = 2.0
 # PostgreSQL's SQLSTATEs for "run it again": serialization failure, deadlock detected.
@@ -32,6 +36,20 @@ CONFLICT_RETRIES = 3  # for `retried_on_conflict`: each needs another writer to 
 
 class CatalogueBusy(AtlasError):
     """The catalogue stayed locked by other writers for longer than atlas waits."""
+
+    def __init__(self, waited: float):
+        super().__init__(f"the catalogue is locked by another writer (waited {waited:.1f} s); "
+                         "try again when it has finished")
+
+
+def patience(engine: Engine | None) -> float:
+    """How long a transaction on `engine` is run again: RETRY_FOR_S, or for a SQLite engine with a
+    short busy timeout, that timeout."""
+    if engine is None or engine.dialect.name != "sqlite":
+        return RETRY_FOR_S
+    with engine.connect() as connection:
+        busy_s = (connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) / 1000
+    return busy_s if busy_s < INTERACTIVE_BELOW_S else RETRY_FOR_S
 
 
 def transient(exc: BaseException) -> bool:
@@ -47,15 +65,16 @@ def transient(exc: BaseException) -> bool:
     return code in PG_RETRY_CODES
 
 
-def retrying(transaction: Callable[[], T], retry_for: float | None = None, conflicts: int = 0) -> T:
-    """Run `transaction()` (a whole transaction: it opens, writes and commits its own session or
-    connection), running it again while it fails because another writer is in the way.
+def retrying(transaction: Callable[[], T], engine: Engine | None = None, retry_for: float | None = None,
+             conflicts: int = 0) -> T:
+    """Run `transaction()` (a whole transaction on `engine`: it opens, writes and commits its own
+    session or connection), running it again while it fails because another writer is in the way,
+    for `retry_for` seconds (default: `patience(engine)`).
 
     `conflicts`: how many times a unique-key violation is run again too, for a transaction that
     reads whether a row exists and inserts it when not (another writer may insert it in between;
     run again, the transaction finds it)."""
-    retry_for = RETRY_FOR_S if retry_for is None else retry_for
-    deadline = time.monotonic() + retry_for
+    started = time.monotonic()
     pause = FIRST_PAUSE_S
     while True:
         try:
@@ -67,9 +86,11 @@ def retrying(transaction: Callable[[], T], retry_for: float | None = None, confl
         except DBAPIError as exc:
             if not transient(exc):
                 raise
-            if time.monotonic() >= deadline:
-                raise CatalogueBusy("the catalogue database stayed busy with other writers for "
-                                    f"{retry_for:.0f} s; try again when they are done") from None
+            if retry_for is None:
+                retry_for = patience(engine)
+            waited = time.monotonic() - started
+            if waited >= retry_for:
+                raise CatalogueBusy(waited) from None
         time.sleep(pause * random.uniform(0.5, 1.5))  # jitter: waiters do not all come back at once
         pause = min(pause * 2, LONGEST_PAUSE_S)
 
@@ -81,16 +102,18 @@ def retried(engine: Engine, work: Callable[[Connection], T], retry_for: float | 
         with engine.begin() as connection:
             return work(connection)
 
-    return retrying(transaction, retry_for)
+    return retrying(transaction, engine, retry_for)
 
 
 def retried_transaction(function: Callable[P, T], conflicts: int = 0) -> Callable[P, T]:
     """Decorate a function that is one whole transaction (it opens, writes and commits its own
-    session) so that it is run again, as `retrying` says, while another writer is in the way."""
+    session) on the Catalogue that is its first argument, so that it is run again, as `retrying`
+    says, while another writer is in the way."""
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        return retrying(lambda: function(*args, **kwargs), conflicts=conflicts)
+        engine = getattr(args[0], "engine", None) if args else None
+        return retrying(lambda: function(*args, **kwargs), engine, conflicts=conflicts)
 
     return wrapper
 

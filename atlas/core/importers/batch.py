@@ -181,7 +181,7 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
 def _insert_retried(catalogue: Catalogue, readable: list[FileFacts], mode: str):
     """`_insert`, run again while another writer is in the way, or after another importer committed
     one of the same files first (its sha256 is then known: the file becomes a duplicate)."""
-    return retrying(lambda: _insert(catalogue, readable, mode), conflicts=SAME_FILE_RETRIES)
+    return retrying(lambda: _insert(catalogue, readable, mode), catalogue.engine, conflicts=SAME_FILE_RETRIES)
 
 
 def _insert(catalogue: Catalogue, readable: list[FileFacts], mode: str):
