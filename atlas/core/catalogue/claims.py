@@ -140,15 +140,16 @@ def claim_run(catalogue: "Catalogue", run_id: int, owner: Owner, stale_after: fl
     return retried(catalogue.engine, attempt)
 
 
-def heartbeat(catalogue: "Catalogue", run_id: int, owner: Owner) -> bool:
-    """Renew `owner`'s claim on run `run_id`; False when it no longer holds it (taken over)."""
+def heartbeat(catalogue: "Catalogue", run_id: int, owner: Owner, retry_for: float | None = None) -> bool:
+    """Renew `owner`'s claim on run `run_id`; False when it no longer holds it (taken over).
+    `retry_for`: how long to keep trying past other writers (default: retry.patience)."""
 
     def attempt(connection) -> bool:
         renewed = connection.execute(update(Run).where(col(Run.id) == run_id, col(Run.claim_token) == owner.token)
                                      .values(heartbeat_at=utcnow()))
         return renewed.rowcount == 1
 
-    return retried(catalogue.engine, attempt)
+    return retried(catalogue.engine, attempt, retry_for)
 
 
 def release(catalogue: "Catalogue", run_id: int, owner: Owner) -> None:
@@ -174,7 +175,7 @@ class Holding:
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                if not heartbeat(self.catalogue, self.run_id, self.owner):
+                if not heartbeat(self.catalogue, self.run_id, self.owner, retry_for=self.interval):
                     self.lost = True
                     return
             except Exception:  # a missed beat is tried again at the next; the claim only goes stale
@@ -190,8 +191,8 @@ class Holding:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        if self._thread.is_alive():  # a beat still waiting for the database renews nothing once released
+            self._thread.join(timeout=1.0)
 
 
 @contextmanager

@@ -102,8 +102,13 @@ def upgrade(engine: Engine) -> bool:
     Under the catalogue's schema lock (locks.database_lock), so commands started at once on a
     fresh home do not all create the tables: the first migrates, the others wait and find it done.
     The built-in licences are written in the migration's transaction: nobody sees a schema without them."""
-    from atlas.core.catalogue.locks import database_lock
+    from atlas.core.catalogue.locks import database_lock, sqlite_database_file
 
+    database = sqlite_database_file(engine)
+    if database is None or database.exists():  # at head: no lock (nor a writable folder for its file) needed
+        with engine.connect() as connection:
+            if current_revision(connection) == HEAD:
+                return False
     with database_lock(engine, "schema"), engine.begin() as connection:
         if current_revision(connection) == HEAD:
             return False
