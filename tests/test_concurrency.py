@@ -82,9 +82,14 @@ def test_first_generates_on_a_fresh_home_build_the_demo_model_once(home):
     catalogue = Catalogue.open(home)
     try:
         with catalogue.session() as session:
-            assert len(session.exec(select(Model)).all()) == 1
+            models = session.exec(select(Model)).all()
+            used = session.exec(select(Pass.model_id)).all()
             renders = session.exec(select(Render)).all()
-        assert len(renders) == 1  # the same seed twice: one file, the second command found it
+        assert len(models) == 1 and used == [models[0].id] * 2
+        # The same seed on one intact model: the same pixels (each file embeds its own record).
+        pixels = [np.asarray(Image.open(catalogue.file_of(r)).convert("RGB")) for r in renders]
+        assert len(pixels) == 2
+        np.testing.assert_array_equal(pixels[0], pixels[1])
         assert sorted(p.name for p in home.models.iterdir()) == ["atlas-demo-tiny-sd"]  # no build folder left
     finally:
         catalogue.close()
