@@ -1,8 +1,8 @@
 """Several processes at once on one catalogue: build-once steps, run claims, writers that wait for
 each other instead of failing, import workers that die with their parent.
 
-The multi-writer test is small by default (WRITERS processes x RECORDS records); the full run the
-README describes is `ATLAS_CONCURRENCY_RECORDS=500` (8 x 500 = 4,000 records, minutes).
+The multi-writer test is small by default (WRITERS processes x RECORDS records); the full run of the
+whole demonstration is `ATLAS_CONCURRENCY_RECORDS=500` (8 x 500 = 4,000 records; long on a laptop).
 """
 
 import os
