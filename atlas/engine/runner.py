@@ -193,6 +193,7 @@ def execute(catalogue: Catalogue, run_id: int, planned: list[Planned], info: Ren
     set_status(catalogue, run_id, "running")
     previous = None
     total = len(planned)
+
     def mark(status: str, error: str | None) -> None:
         if not held.lost:  # a process that lost the run leaves its row to the new holder
             set_status(catalogue, run_id, status, error)
