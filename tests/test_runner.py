@@ -221,3 +221,57 @@ def test_resume_clears_what_a_kill_between_file_write_and_commit_leaves(demo_cat
     assert statuses == [(0, "completed"), (1, "interrupted"), (1, "completed")]
     demo_catalogue.store.remove(foreign)
     assert_consistent(demo_catalogue)
+
+
+def test_a_second_resume_of_a_running_run_is_refused_and_each_pass_runs_once(demo_catalogue, cli):
+    import socket
+
+    from atlas.core.catalogue import claims
+
+    recipe = {**TINY, "passes": TINY["passes"][:2]}  # the second outpaint is long: the second resume meets it
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_recipe(demo_catalogue, recipe, seed=5, progress=Recorder(stop_at=2))
+    with demo_catalogue.session() as session:
+        run_id = session.exec(select(Run)).one().id
+    assert claims.current_claim(demo_catalogue, run_id) is None  # Ctrl-C let the claim go
+    env = {**os.environ, "ATLAS_HOME": str(demo_catalogue.home.root)}
+    first = subprocess.Popen([sys.executable, "-m", "atlas.cli.main", "run", "--resume", str(run_id)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while claims.current_claim(demo_catalogue, run_id) is None and time.monotonic() < deadline:
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.02)
+        second = cli("run", "--resume", run_id)
+        _, err = first.communicate(timeout=600)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert second.code == 1
+    assert second.err.startswith(f"atlas: error: run {run_id} is being run by process {first.pid} "
+                                 f"on {socket.gethostname()} since "), second.err
+    assert first.returncode == 0, err
+    with demo_catalogue.session() as session:
+        statuses = session.exec(select(Pass.position, Pass.status).where(Pass.run_id == run_id)
+                                .order_by(Pass.id)).all()
+        assert session.get(Run, run_id).status == "completed"
+    assert statuses == [(0, "completed"), (1, "completed"), (2, "completed")]  # each once
+    assert claims.current_claim(demo_catalogue, run_id) is None
+    assert_consistent(demo_catalogue)
+
+
+def test_a_run_is_inserted_claimed_and_released_when_it_ends(demo_catalogue):
+    from atlas.core.catalogue import claims
+
+    seen = []
+
+    class Watch(runner.RunProgress):
+        def start_pass(self, index, total, label):
+            with demo_catalogue.session() as session:
+                run_id = session.exec(select(Run.id)).one()
+            seen.append(claims.current_claim(demo_catalogue, run_id))
+
+    run = runner.run_recipe(demo_catalogue, {**TINY, "passes": TINY["passes"][:1]}, seed=2, progress=Watch())
+    assert [(c.pid, c.host) for c in seen] == [(os.getpid(), claims.Owner.this_process().host)] * 2
+    assert claims.current_claim(demo_catalogue, run.id) is None
+    assert runner.resume(demo_catalogue, run.id).status == "completed"  # a finished run claims nothing

@@ -85,29 +85,46 @@ def vocab_id(tokenizer, token: str) -> int:
 
 
 def ensure(catalogue):
-    """The demo model's catalogue row, building and registering the model on first use."""
+    """The demo model's catalogue row, building and registering the model on first use.
+
+    Built under the catalogue's `demo-model` lock: commands started at once on a fresh home would
+    otherwise each build it, replace the folder another is loading and register it twice."""
+    from atlas.core.catalogue.locks import database_lock
+
+    found = _registered(catalogue)
+    if found is not None:
+        return found
+    with database_lock(catalogue.engine, "demo-model"):
+        return _registered(catalogue) or _build_and_register(catalogue)
+
+
+def _registered(catalogue):
     from sqlmodel import select
 
     from atlas.core.catalogue.tables import Model
-    from atlas.core.record.models import DEMO_MODEL_NAME, register
+    from atlas.core.record.models import DEMO_MODEL_NAME
 
     with catalogue.session() as session:
-        found = session.exec(select(Model).where(Model.name == DEMO_MODEL_NAME)).first()
-        if found is not None:
-            return found
-        folder = catalogue.home.models / DEMO_MODEL_NAME
-        if not (folder / "model_index.json").is_file():
-            import shutil
-            import tempfile
+        return session.exec(select(Model).where(Model.name == DEMO_MODEL_NAME)).first()
 
-            # Build beside the target and move into place, so a crash never leaves half a model.
-            tmp = Path(tempfile.mkdtemp(dir=catalogue.home.models, prefix=".build-"))
-            try:
-                build(tmp)
-                shutil.rmtree(folder, ignore_errors=True)
-                tmp.rename(folder)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
+
+def _build_and_register(catalogue):
+    from atlas.core.record.models import DEMO_MODEL_NAME, register
+
+    folder = catalogue.home.models / DEMO_MODEL_NAME
+    if not (folder / "model_index.json").is_file():
+        import shutil
+        import tempfile
+
+        # Build beside the target and move into place, so a crash never leaves half a model.
+        tmp = Path(tempfile.mkdtemp(dir=catalogue.home.models, prefix=".build-"))
+        try:
+            build(tmp)
+            shutil.rmtree(folder, ignore_errors=True)
+            tmp.rename(folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    with catalogue.session() as session:
         model = register(session, str(folder), DEMO_MODEL_NAME, None, demo=True)
         session.commit()
         return model

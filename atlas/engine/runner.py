@@ -5,6 +5,10 @@ checked before the Run row exists. Each pass is committed on its own, so a failu
 SIGKILL keeps every finished pass and its render; `resume` continues from the first position that
 has no completed pass, reading the previous render from the store exactly as a straight run does.
 Pass k of a run uses seed + k, so a resumed run makes the same pictures as an uninterrupted one.
+
+A run is run by one process at a time (atlas.core.catalogue.claims): a new run's row is inserted
+already claimed, `resume` claims it before touching anything, and a second process is refused
+with the holder named (RunClaimed, exit 1) unless the holder is dead.
 """
 
 from dataclasses import dataclass, replace
@@ -13,6 +17,8 @@ from sqlmodel import select
 
 from atlas.core import settings
 from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue.claims import Holding, Owner, claim_fields, holding
+from atlas.core.catalogue.retry import retried_transaction
 from atlas.core.catalogue.tables import Pass, Run, utcnow
 from atlas.core.errors import BadInput, NotFound
 from atlas.core.record import recipes
@@ -97,31 +103,43 @@ def run_recipe(catalogue: Catalogue, recipe: recipes.Recipe | dict, *, model: st
     document = recipes.with_overrides(recipe.document, model=model, seed=seed, upscaler=upscaler)
     info = check_licence(catalogue, info or RenderInfo())
     resolved, planned = prepare(catalogue, document)
+    owner = Owner.this_process()
     with catalogue.session() as session:
-        run = Run(recipe_name=recipe.name, recipe=resolved, status="running")
+        run = Run(recipe_name=recipe.name, recipe=resolved, status="running", **claim_fields(owner))
         session.add(run)
         session.commit()
         run_id = run.id
-    return execute(catalogue, run_id, planned, info, progress or RunProgress())
+    with holding(catalogue, run_id, owner) as held:
+        return execute(catalogue, run_id, planned, info, progress or RunProgress(), held)
 
 
 def resume(catalogue: Catalogue, run_id: int, info: RenderInfo | None = None,
            progress: RunProgress | None = None) -> Run:
-    """Continue run `run_id` at its first unfinished pass."""
-    with catalogue.session() as session:
-        run = session.get(Run, run_id) if 0 < run_id <= settings.MAX_INT else None
-        if run is None:
-            raise NotFound(f"no run with id {run_id}")
+    """Continue run `run_id` at its first unfinished pass. Raises RunClaimed when another live
+    process is running it."""
+    run = _run_row(catalogue, run_id)
+    if run.status == "completed":
+        return run
+    with holding(catalogue, run_id) as held:
+        run = _run_row(catalogue, run_id)  # as the previous holder left it
         if run.status == "completed":
             return run
         document = run.recipe
-    info = check_licence(catalogue, info or RenderInfo())
-    resolved, planned = prepare(catalogue, document)
-    if resolved != document:
-        raise BadInput(f"run {run_id}: its recorded recipe no longer resolves the same way "
-                       "(the model or seed changed)")
-    clear_leftovers(catalogue, run_id)
-    return execute(catalogue, run_id, planned, info, progress or RunProgress())
+        info = check_licence(catalogue, info or RenderInfo())
+        resolved, planned = prepare(catalogue, document)
+        if resolved != document:
+            raise BadInput(f"run {run_id}: its recorded recipe no longer resolves the same way "
+                           "(the model or seed changed)")
+        clear_leftovers(catalogue, run_id)
+        return execute(catalogue, run_id, planned, info, progress or RunProgress(), held)
+
+
+def _run_row(catalogue: Catalogue, run_id: int) -> Run:
+    with catalogue.session() as session:
+        run = session.get(Run, run_id) if 0 < run_id <= settings.MAX_INT else None
+    if run is None:
+        raise NotFound(f"no run with id {run_id}")
+    return run
 
 
 def clear_leftovers(catalogue: Catalogue, run_id: int) -> None:
@@ -147,6 +165,7 @@ def completed_renders(catalogue: Catalogue, run_id: int) -> dict[int, int]:
     return {position: render_id for position, render_id in rows}
 
 
+@retried_transaction
 def set_status(catalogue: Catalogue, run_id: int, status: str, error: str | None = None,
                final_render_id: int | None = None) -> Run:
     with catalogue.session() as session:
@@ -160,16 +179,23 @@ def set_status(catalogue: Catalogue, run_id: int, status: str, error: str | None
 
 
 def execute(catalogue: Catalogue, run_id: int, planned: list[Planned], info: RenderInfo,
-            progress: RunProgress) -> Run:
+            progress: RunProgress, held: Holding) -> Run:
+    """Run the passes `run_id` has not completed; `held` is this process's claim on the run."""
     done = completed_renders(catalogue, run_id)
     set_status(catalogue, run_id, "running")
     previous = None
     total = len(planned)
-    with failure_recorded(lambda status, error: set_status(catalogue, run_id, status, error)):
+
+    def mark(status: str, error: str | None) -> None:
+        if not held.lost:  # a process that lost the run leaves its row to the new holder
+            set_status(catalogue, run_id, status, error)
+
+    with failure_recorded(mark):
         for position, item in enumerate(planned):
             if position in done:
                 previous = done[position]
                 continue
+            held.check()  # taken over by another process (this one was thought dead): stop here
             progress.start_pass(position + 1, total, label(item.spec))
             pass_info = replace(info, tags=list(info.tags))  # its licence stays checked
             if item.spec.kind == "txt2img":

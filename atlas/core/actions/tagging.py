@@ -1,6 +1,7 @@
 """Tagging renders: `atlas tag 12 15 +best -wip` and the TUI's tag dialog ("best -wip")."""
 
 from atlas.core.catalogue import Catalogue, tags_of
+from atlas.core.catalogue.retry import retried_on_conflict
 from atlas.core.catalogue.tables import flushed_id
 from atlas.core.errors import BadInput
 from atlas.core.record.build import get_render
@@ -16,6 +17,7 @@ def split_words(words: str) -> tuple[list[str], list[str]]:
     return add, remove
 
 
+@retried_on_conflict
 def tag(catalogue: Catalogue, render_ids: list[int], add=(), remove=()) -> dict[int, list[str]]:
     """Add and remove tags on every render (nothing changes unless every id exists); returns each
     render's tags after, sorted. With nothing to add or remove it only reads them."""

@@ -55,12 +55,7 @@ class Catalogue:
         home.create()
         engine = make_engine(home.database_url, busy_timeout=busy_timeout)
         try:
-            if upgrade(engine):
-                from atlas.core.catalogue.licences import sync_builtin
-
-                with Session(engine) as session:
-                    sync_builtin(session)
-                    session.commit()
+            upgrade(engine)  # writes the built-in licences too
         except DBAPIError as exc:  # not a database, unreachable server, refused login, disk I/O error
             engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)

@@ -78,7 +78,7 @@ def alembic_config(connection=None):
 
 # The newest migration. Read commands compare the database against this constant instead of loading
 # every migration script (~80 ms); tests/test_catalogue.py checks it equals Alembic's computed head.
-HEAD = "0003_model_files"
+HEAD = "0004_run_claims"
 
 
 def head_revision() -> str | None:
@@ -99,22 +99,37 @@ def current_revision(connection) -> str | None:
 def upgrade(engine: Engine, notify=None) -> bool:
     """Migrate to head; returns whether anything ran. A database at head costs one small query.
 
+    Under the catalogue's schema lock (locks.database_lock), so commands started at once on a
+    fresh home do not all create the tables: the first migrates, the others wait and find it done.
+    The built-in licences are written in the migration's transaction: nobody sees a schema without them.
     On SQLite, before migrations that may touch existing rows, the database is copied aside
     (`backup_before_upgrade`) and `notify` (default: a line on stderr) says where."""
-    with engine.begin() as connection:
-        current = current_revision(connection)
-        if current == HEAD:
-            return False
-    backup = backup_before_upgrade(engine, current) if current is not None else None
-    if backup is not None:
-        (notify or _say)(f"atlas: upgrading the catalogue schema from {current} to {HEAD}; "
-                         f"a copy of the database as it was is at {backup}")
-    with engine.begin() as connection:
-        if current_revision(connection) == HEAD:  # another process upgraded meanwhile
-            return False
-        from alembic import command
+    from atlas.core.catalogue.locks import database_lock, sqlite_database_file
 
-        command.upgrade(alembic_config(connection), "head")
+    database = sqlite_database_file(engine)
+    if database is None or database.exists():  # at head: no lock (nor a writable folder for its file) needed
+        with engine.connect() as connection:
+            if current_revision(connection) == HEAD:
+                return False
+    with database_lock(engine, "schema"):
+        with engine.connect() as connection:
+            current = current_revision(connection)
+        if current == HEAD:  # another process upgraded meanwhile
+            return False
+        backup = backup_before_upgrade(engine, current) if current is not None else None
+        if backup is not None:
+            (notify or _say)(f"atlas: upgrading the catalogue schema from {current} to {HEAD}; "
+                             f"a copy of the database as it was is at {backup}")
+        from alembic import command
+        from sqlmodel import Session
+
+        from atlas.core.catalogue.licences import sync_builtin
+
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+            with Session(connection) as session:  # joins the migration's transaction
+                sync_builtin(session)
+                session.flush()
         return True
 
 

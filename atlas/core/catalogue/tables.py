@@ -75,6 +75,12 @@ class Run(SQLModel, table=True):
     created: datetime = Field(default_factory=utcnow)
     updated: datetime = Field(default_factory=utcnow)
     final_render_id: int | None = Field(default=None, foreign_key="render.id")
+    # Who is running it now (atlas.core.catalogue.claims): one process at a time, on any machine.
+    claim_token: str | None = None
+    claim_host: str | None = None
+    claim_pid: int | None = None
+    claimed_at: datetime | None = None
+    heartbeat_at: datetime | None = None
 
 
 class Render(SQLModel, table=True):

@@ -17,15 +17,18 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue.retry import retrying
 from atlas.core.catalogue.tables import Pass, Render, utcnow
 from atlas.core.errors import BadInput
 from atlas.core.files.regular import check_regular
 from atlas.core.importers.reader import EXTENSIONS, FileFacts, read_file
 from atlas.core.importers.tools import has_values
+from atlas.core.importers.workers import die_with
 
 MODES = ("copy", "link")
 BATCH = 500  # files per transaction
 IN_CHUNK = 500  # values per SQL IN (...) list
+SAME_FILE_RETRIES = 3  # another importer may commit a file of the batch first, each time a new one
 NO_METADATA = "no_generation_metadata"  # the report's key for files catalogued without generation values
 
 
@@ -142,11 +145,7 @@ def _render_row(facts: FileFacts, mode: str) -> dict:
 
 
 def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report: ImportReport) -> list[int]:
-    """One transaction for a batch of read files; returns the ids of the renders it made.
-
-    Rows go in as bulk INSERTs (SQLAlchemy Core, RETURNING the ids in order): building ORM objects
-    row by row would cost more than reading the files.
-    """
+    """One transaction for a batch of read files; returns the ids of the renders it made."""
     readable = [f for f in batch if f.error is None]
     for f in batch:
         if f.error is not None:
@@ -155,29 +154,9 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
         return []
     new_files = [f.store_path for f in readable if f.store_created and f.store_path]
     try:
-        with catalogue.session() as session:
-            known: dict[str | None, int | None] = {}  # every readable file has its sha256
-            shas = sorted({f.sha256 for f in readable if f.sha256})
-            for chunk in _chunks(shas, IN_CHUNK):
-                known.update(session.exec(select(Render.sha256, Render.id).where(col(Render.sha256).in_(chunk))).all())
-            fresh, duplicates = [], []
-            for f in readable:
-                if f.sha256 in known:
-                    duplicates.append(f)
-                else:
-                    known[f.sha256] = None  # a second copy within the batch is a duplicate of this one
-                    fresh.append(f)
-            ids = []
-            if fresh:
-                ids = list(session.scalars(insert(Render).returning(col(Render.id), sort_by_parameter_order=True),
-                                           [_render_row(f, mode) for f in fresh]))
-                now = utcnow()
-                session.execute(insert(Pass), [row for f, rid in zip(fresh, ids, strict=False)
-                                                for row in _pass_rows(f, rid, now)])
-                known.update((f.sha256, rid) for f, rid in zip(fresh, ids, strict=False))
-            if new_files:
-                os.sync()  # the copies are on disk before the catalogue points at them
-            session.commit()
+        if new_files:
+            os.sync()  # the copies are on disk before the catalogue points at them (outside the write lock)
+        fresh, duplicates, ids, known, stored = _insert_retried(catalogue, readable, mode)
     except BaseException:
         for rel in new_files:  # nothing committed: take back the copies this batch made
             catalogue.store.remove(rel)
@@ -190,12 +169,51 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
                                        "reason": f.problem or "no generation metadata found"})
     fresh_shas = {f.sha256 for f in fresh}
     for f in duplicates:
-        # The known render is linked: this copy is not needed.
-        if f.store_created and f.store_path and f.sha256 not in fresh_shas:
+        # The known render is linked, or stored elsewhere: this copy is not needed. When the copy is
+        # the very file the known render points at (another importer committed it first), it stays.
+        if f.store_created and f.store_path and f.sha256 not in fresh_shas and stored.get(f.sha256) != f.store_path:
             catalogue.store.remove(f.store_path)
         rid = known[f.sha256]
         report.skipped.append({"path": f.path, "id": rid, "reason": f"same file (sha256) as render {rid}"})
     return ids
+
+
+def _insert_retried(catalogue: Catalogue, readable: list[FileFacts], mode: str):
+    """`_insert`, run again while another writer is in the way, or after another importer committed
+    one of the same files first (its sha256 is then known: the file becomes a duplicate)."""
+    return retrying(lambda: _insert(catalogue, readable, mode), catalogue.engine, conflicts=SAME_FILE_RETRIES)
+
+
+def _insert(catalogue: Catalogue, readable: list[FileFacts], mode: str):
+    """The rows of a batch, as bulk INSERTs (SQLAlchemy Core, RETURNING the ids in order): building
+    ORM objects row by row would cost more than reading the files. Returns (fresh files, duplicates,
+    their render ids, sha256 -> render id, sha256 -> store path of the renders already known)."""
+    with catalogue.session() as session:
+        known: dict[str | None, int | None] = {}  # every readable file has its sha256
+        stored: dict[str | None, str | None] = {}
+        shas = sorted({f.sha256 for f in readable if f.sha256})
+        for chunk in _chunks(shas, IN_CHUNK):
+            rows = session.exec(select(Render.sha256, Render.id, Render.store_path)
+                                .where(col(Render.sha256).in_(chunk))).all()
+            known.update((sha, rid) for sha, rid, _ in rows)
+            stored.update((sha, path) for sha, _, path in rows)
+        fresh, duplicates = [], []
+        for f in readable:
+            if f.sha256 in known:
+                duplicates.append(f)
+            else:
+                known[f.sha256] = None  # a second copy within the batch is a duplicate of this one
+                fresh.append(f)
+        ids = []
+        if fresh:
+            ids = list(session.scalars(insert(Render).returning(col(Render.id), sort_by_parameter_order=True),
+                                       [_render_row(f, mode) for f in fresh]))
+            now = utcnow()
+            session.execute(insert(Pass), [row for f, rid in zip(fresh, ids, strict=False)
+                                            for row in _pass_rows(f, rid, now)])
+            known.update((f.sha256, rid) for f, rid in zip(fresh, ids, strict=False))
+        session.commit()
+    return fresh, duplicates, ids, known, stored
 
 
 def _walk(folder: Path, recursive: bool) -> list[Path]:
@@ -226,7 +244,9 @@ def import_paths(catalogue: Catalogue, paths, recursive: bool = False, mode: str
         progress(0, total)
     store_root = str(catalogue.store.root) if mode == "copy" else None
     workers = workers or os.cpu_count() or 1
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and total > 16 else None
+    pool = None
+    if workers > 1 and total > 16:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=die_with, initargs=(os.getpid(),))
     try:
         results: Iterator[FileFacts]
         if pool is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlmodel import col, delete
 
 from atlas.core.catalogue import Catalogue
+from atlas.core.catalogue.retry import retried_transaction
 from atlas.core.catalogue.store import relative_path, sha256_bytes
 from atlas.core.catalogue.tables import Pass, Render, Run, Tag, flushed_id, utcnow
 from atlas.core.files.embed import embed_png
@@ -49,6 +50,7 @@ def check_licence(catalogue: Catalogue, info: RenderInfo) -> RenderInfo:
     return info
 
 
+@retried_transaction
 def begin_pass(catalogue: Catalogue, step: Pass) -> int:
     step.status, step.started = "running", utcnow()
     with catalogue.session() as session:
@@ -71,6 +73,7 @@ def failure_recorded(mark):
         raise
 
 
+@retried_transaction
 def fail_pass(catalogue: Catalogue, pass_id: int, status: str, error: str) -> None:
     with catalogue.session() as session:
         step = session.get(Pass, pass_id)
@@ -81,6 +84,7 @@ def fail_pass(catalogue: Catalogue, pass_id: int, status: str, error: str) -> No
         session.commit()
 
 
+@retried_transaction
 def finish_pass(catalogue: Catalogue, pass_id: int, png_data: bytes, width: int, height: int,
                 info: RenderInfo, updates: dict | None = None) -> Render:
     """Record the output of pass `pass_id` and store the PNG with its record embedded.
