@@ -223,21 +223,24 @@ def test_a_run_is_held_by_one_process_at_a_time(pg_demo):
 
 
 def test_a_worker_without_the_models_weights_refuses_the_job(pg_demo, tmp_path):
+    import hashlib
+
     from atlas.core.catalogue.tables import Model
     from atlas.queue.machine import WaitForAnotherMachine, require_model
 
     here = tmp_path / "here.safetensors"
     here.write_bytes(b"weights")
+    present = hashlib.sha256(b"weights").hexdigest()  # a path counts only when its file hashes to the model
     with pg_demo.session() as session:
-        for name, path, sha in [("on-this-machine", here, "cd" * 32), ("elsewhere", tmp_path / "gone", "ab" * 32)]:
+        for name, path, sha in [("on-this-machine", here, present), ("elsewhere", tmp_path / "gone", "ab" * 32)]:
             session.add(Model(name=name, kind="checkpoint", source=str(path), path=str(path), format="single-file",
                               sha256=sha, short_hash=sha[:10], licence_id="CC0-1.0"))
         session.commit()
-    with pytest.raises(WaitForAnotherMachine, match=r"does not have the model with sha256 (ab){32} \(elsewhere\)"):
+    with pytest.raises(WaitForAnotherMachine, match=r"model 'elsewhere' \(sha256 (ab){32}\) is not on this machine"):
         require_model(pg_demo, "ab" * 32)
-    with pytest.raises(WaitForAnotherMachine, match="no registered name"):
+    with pytest.raises(WaitForAnotherMachine, match=r"sha256 (ef){32} \(not registered\)"):
         require_model(pg_demo, "ef" * 32)
-    require_model(pg_demo, "cd" * 32)  # its weights are here: no error
+    require_model(pg_demo, present)  # its weights are here: no error
 
 
 def test_the_schema_is_made_once_when_two_processes_start_together(pg_home):

@@ -5,7 +5,6 @@ worker asks, so the catalogue's own run claims and local model lookup can stand 
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from sqlmodel import select
 
@@ -60,12 +59,15 @@ def require_model(catalogue: Catalogue, sha256: str | None) -> None:
     model)."""
     if not sha256:
         return
+    from atlas.core.record.models import ModelMissing, resolve_local
+
     with catalogue.session() as session:
         rows = session.exec(select(Model).where(Model.sha256 == sha256)).all()
-    # runner.prepare builds the demo model wherever it is missing, so every machine has it
-    if any(row.demo or row.path is None or Path(row.path).exists() for row in rows):
+    # runner.prepare builds the demo model wherever it is missing; a hub id loads through the local cache
+    if any(row.demo or row.path is None for row in rows):
         return
-    names = ", ".join(sorted(row.name for row in rows)) or "no registered name"
-    raise WaitForAnotherMachine(f"this machine does not have the model with sha256 {sha256} ({names}); "
-                                "register its weights here with `atlas model add`, or let a machine that has them "
-                                "take the job")
+    try:
+        resolve_local(catalogue, sha256)  # this host's path, the registered one, or [models] search_paths
+    except ModelMissing as exc:
+        raise WaitForAnotherMachine(f"{exc}; register its weights here with `atlas model add`, or let a "
+                                    "machine that has them take the job") from None
