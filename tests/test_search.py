@@ -215,23 +215,23 @@ INJECTIONS = [
     ('prompt:"\\"quoted\\""', set()),
     ("prompt:'", set()),
     ('"DROP TABLE render"', {"sale"}),
-    ("'; DROP TABLE render; --", set()),
+    ("'; DROP TABLE render; --", None),  # `';` and `--` hold no word: refused, not run
     ("prompt:\"'); DROP TABLE pass; --\"", set()),
     ("fox NEAR snow", set()),  # FTS operators are words
     ('"fox" AND "snow"', set()),
     ("fox NOT snow", set()),
     ("{prompt}:fox", None),  # an unknown field: syntax error
-    ("prompt:fox) OR 1=1 --", set()),
+    ("prompt:fox) OR 1=1 --", None),
     ("sampler:*%*", set()),
     ("tag:'best'", set()),
     ("author:bob' OR '1'='1", set()),
-    ("(", set()),
+    ("(", None),
     ("^fox", {"fox", "fox-up"}),  # tokenizers drop the caret; FTS5 would read it as an operator
     ("fox:*", None),
     ("off_sal*", {"sale"}),  # word characters only reach the prefix query, as one bound value
     ("quot*", {"sale"}),
     ("5*", {"sale"}),
-    ("'*", set()),
+    ("'*", None),
 ]
 
 
