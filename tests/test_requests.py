@@ -115,6 +115,8 @@ def test_recipes_take_the_new_settings_on_every_pass_kind():
     (lambda d: d.update(defaults={"upscale": {"tile": 64, "overlap": 64}}),
      "$.defaults.upscale.overlap: tile overlap must"),
     (lambda d: d.update(defaults={"outpaint": {"sampler": "Eulr a"}}), "$.defaults.outpaint.sampler: unknown"),
+    # A 50 MB prompt held its pass at 9.7 GB: refused by length, named where it is.
+    (lambda d: d.update(prompt="x" * 65537), "prompt is 65537 characters long"),
 ])
 def test_recipes_refuse_bad_settings_with_their_json_path(change, message):
     document = _base()
@@ -188,6 +190,7 @@ def test_cli_refuses_bad_settings_with_exit_2_before_torch_is_imported(tmp_path)
         (["upscale", "1", "--tile", "256", "--overlap", "256"], "tile overlap must be below the tile size (256)"),
         (["upscale", "1", "--scale", "1"], "scale must be above 1 and at most 8"),
         (["upscale", "1", "--variation-strength", "-1"], "variation strength must be between 0 and 1"),
+        (["generate", "x" * 65537], "prompt is 65537 characters long, more than MAX_PROMPT_CHARS (65536)"),
     ]
     code = ("import contextlib, io, sys\nfrom atlas.cli.main import main\nresults = []\n"
             f"for args, _ in {cases!r}:\n"
@@ -206,6 +209,16 @@ def test_cli_refuses_bad_settings_with_exit_2_before_torch_is_imported(tmp_path)
         assert message in err, (args, err)
         assert not torch_loaded, args
     assert heavy_modules_after("import atlas.cli.generate_cmd, atlas.cli.passes_cmd, atlas.cli.run_cmd") == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["generate", "x", "--negative", "n" * 70000], "negative prompt is 70000 characters long"),
+    (["img2img", "1", "p" * 65537], "prompt is 65537 characters long"),
+    (["outpaint", "1", "--side", "left", "--prompt", "p" * 65537], "prompt is 65537 characters long"),
+])
+def test_prompts_past_the_limit_are_refused_by_every_command(cli, args, message):
+    result = cli(*args)
+    assert result.code == 2 and message in result.err
 
 
 def test_cli_takes_what_a_recipe_takes(catalogue, cli):

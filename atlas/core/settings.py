@@ -157,6 +157,22 @@ def check(name: str, value):
     return SETTINGS[name].check(value)
 
 
+# A1111-scale prompts run to a few thousand characters; past this a prompt is a mistake or an attack
+# (a 50 MB prompt held its pass at 9.7 GB).
+MAX_PROMPT_CHARS = 65536
+
+
+def check_prompt(name: str, value) -> None:
+    """A prompt or negative prompt: text (None leaves it to the input's lineage) of at most MAX_PROMPT_CHARS."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise SettingError(name, f"{name.replace('_', ' ')} must be text, got {type(value).__name__}")
+    if len(value) > MAX_PROMPT_CHARS:
+        raise SettingError(name, f"{name.replace('_', ' ')} is {len(value)} characters long, more than "
+                                 f"MAX_PROMPT_CHARS ({MAX_PROMPT_CHARS})")
+
+
 def parse_size(text: str) -> tuple[int, int]:
     return check_size(*_size_numbers(text, "size"))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from atlas.core.errors import BadInput
 from atlas.core.limits import MAX_JSON_DEPTH, MAX_RECIPE_BYTES, MAX_YAML_NODES, check_json_depth
 from atlas.core.record import requests
-from atlas.core.settings import MAX_SIDE, SettingError
+from atlas.core.settings import MAX_SIDE, SettingError, check_prompt
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "recipes"
 KINDS = ("img2img", "outpaint", "upscale")
@@ -136,7 +136,13 @@ def problems(document) -> list[str]:
     if found:
         return found  # the checks below assume a document of the right shape
     # Every value against the settings table (`atlas.core.settings`), the one the CLI checks with.
-    found = _setting_problems("txt2img", document["txt2img"], "$.txt2img")
+    found = []
+    for key in ("prompt", "negative_prompt"):  # the recipe's own prompts, which every pass inherits
+        try:
+            check_prompt(key, document.get(key))
+        except SettingError as exc:
+            found.append(f"$.{key}: {exc}")
+    found += _setting_problems("txt2img", document["txt2img"], "$.txt2img")
     defaults = document.get("defaults") or {}
     for kind, values in defaults.items():
         found += _setting_problems(kind, values, f"$.defaults.{kind}")

@@ -43,6 +43,8 @@ class SeedSettings:
             seed_resize_from=settings.check_seed_resize(resize) if isinstance(resize, str) else resize).resolved()
 
     def check_settings(self):
+        for name in ("prompt", "negative_prompt"):
+            settings.check_prompt(name, getattr(self, name, None))
         for name in settings.KIND_SETTINGS[self.kind]:
             value = getattr(self, name)
             if name == "seed_resize_from":
