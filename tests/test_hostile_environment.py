@@ -1,5 +1,7 @@
 """A broken environment (a bad database URL, a home that cannot be made) is a clear error, never a traceback."""
 
+import os
+
 import pytest
 
 from tests.support.pngs import small_png
@@ -96,3 +98,57 @@ def test_a_read_only_home_refuses_writes_by_name(read_only_home, cli, tmp_path):
     imported = cli("import", other)
     assert imported.code == 1 and "cannot copy it into the store" in imported.err
     assert "cannot read the file" not in imported.err and "Traceback" not in imported.err + tagged.err
+
+
+@pytest.fixture
+def full_store(tmp_path, monkeypatch):
+    """ATLAS_STORE on a 64 KiB tmpfs: the next large write runs out of space (needs mount rights)."""
+    import subprocess
+
+    store = tmp_path / "store"
+    store.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(store)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root with mount rights)")
+    monkeypatch.setenv("ATLAS_STORE", str(store))
+    yield store
+    subprocess.run(["umount", "--lazy", str(store)], check=True)
+
+
+def test_a_full_disk_loses_nothing_and_says_which_write_failed(full_store, cli, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(_incompressible_png(256, 256))  # ~200 KB of noise: more than the store holds
+    result = cli("import", big)
+    assert result.code == 1
+    assert "cannot copy it into the store" in result.err and "No space left on device" in result.err
+    assert "Traceback" not in result.err
+    assert [p for p in full_store.rglob("*") if p.is_file()] == []  # no half-written file, no temp file
+    assert cli("list", "--json").json() == []  # no row for a file that was never stored
+    assert os.path.getsize(big) > 64 << 10  # the source is untouched and bigger than the store
+
+
+def _incompressible_png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def test_generate_on_a_full_disk_records_the_failure_and_keeps_no_render(demo_catalogue, full_store, cli):
+    (full_store / "filler").write_bytes(b"\0" * (60 << 10))  # leave ~4 KiB: less than a 64x64 render
+    result = cli("generate", "a lighthouse", "--size", "64x64", "--steps", "2", "--seed", "1")
+    assert result.code == 1 and "no space left on device" in result.err.lower(), result.err
+    assert "Traceback" not in result.err
+    assert [p.name for p in full_store.rglob("*") if p.is_file()] == ["filler"]
+    assert cli("list", "--json").json() == []
+    with demo_catalogue.session() as session:
+        from sqlmodel import select
+
+        from atlas.core.catalogue.tables import Pass
+
+        (step,) = session.exec(select(Pass)).all()
+        assert step.status == "failed" and "No space left on device" in (step.error or "")
