@@ -363,7 +363,8 @@ def test_outpaint_pass_keeps_the_known_area_and_records_every_setting(demo_catal
     step = record["lineage"][-1]
     assert step["kind"] == "outpaint" and step["input"]["sha256"] == source.sha256
     assert step["settings"] == {"script": "Outpainting mk2", "side": "right", "pixels": 32, "mask_blur": 4,
-                                "falloff": 1.8, "colour_variation": 0.03}
+                                "falloff": 1.8, "colour_variation": 0.03,
+                                "schedule_type": "Uniform", "rng": "CPU"}  # what it sampled with, how it drew noise
     assert (step["steps"], step["steps_run"], step["denoise"], step["seed"]) == (4, 4, 0.8, 11)
     assert step["prompt"] == "harbour" and step["sampler"] == "Euler a"  # inherited from the lineage
     assert (step["width"], step["height"]) == (128, 64)  # the processing window
