@@ -152,3 +152,23 @@ def test_generate_on_a_full_disk_records_the_failure_and_keeps_no_render(demo_ca
 
         (step,) = session.exec(select(Pass)).all()
         assert step.status == "failed" and "No space left on device" in (step.error or "")
+
+
+def test_a_size_this_machine_cannot_decode_is_refused_before_sampling(demo_catalogue, cli):
+    # The demo VAE's full-resolution block has 16 channels: 16384 x 16384 x 16 channels x 4 tensors
+    # x 4 bytes = 64 GiB, worked out by hand from the decoder's shape (engine/device.check_memory).
+    need = 16384 * 16384 * 16 * 4 * 4
+    with open("/proc/meminfo") as meminfo:
+        available = next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable"))
+    if available >= need:
+        pytest.skip("this machine has the memory for it")
+    result = cli("generate", "x", "--size", "16384x16384", "--steps", "1", "--seed", "1")
+    assert result.code == 1, result.err
+    assert "a 16384x16384 image needs about 64.0 GiB to decode" in result.err and "GiB is free" in result.err
+    assert "Traceback" not in result.err
+    with demo_catalogue.session() as session:
+        from sqlmodel import select
+
+        from atlas.core.catalogue.tables import Pass
+
+        assert session.exec(select(Pass)).all() == []  # refused before the pass was recorded

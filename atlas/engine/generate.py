@@ -46,6 +46,7 @@ def generate(catalogue: Catalogue, request: Txt2ImgRequest, info: RenderInfo, pr
     model = resolve_model(catalogue, request.model)
     seed = settings.resolve_seed(request.seed)
     pipe = pipelines.for_model(model)
+    device.check_memory(pipe, request.width, request.height)
     noise_settings = request.seeding()
     seeds, variation_seeds = noise_settings.image_seeds(seed, 1)
     step = Pass(kind="txt2img", prompt=request.prompt, negative_prompt=request.negative_prompt, seed=seed,

@@ -117,6 +117,7 @@ def img2img(catalogue: Catalogue, render_id: int, request: Img2ImgRequest, info:
     check_size(width, height, f"input render {render_id}")
     seed = settings.resolve_seed(request.seed)
     pipe = pipelines.for_model(ctx.model)
+    device.check_memory(pipe, width, height)
     step = base_pass("img2img", ctx, request, seed, run_id, position)
     step.width, step.height = width, height
 
