@@ -620,3 +620,24 @@ def test_fuzz_every_reader_gives_values_or_a_reason():
                 assert step.sampler is None or isinstance(step.sampler, str)
                 json.dumps(step.settings, allow_nan=False)  # storable as standard JSON (PostgreSQL's jsonb)
     assert min(outcomes.values()) > 500, outcomes  # the mutations reach values, reasons and refusals alike
+
+
+def test_the_report_counts_metadata_atlas_could_not_read_apart(tmp_path, cli):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    chunks = novelai_chunks(novelai_comment())
+    chunks["Comment"] = '{"prompt": "cut'  # NovelAI's metadata, damaged
+    (folder / "damaged.png").write_bytes(png(chunks))
+    (folder / "plain.png").write_bytes(png({}, size=(16, 16)))  # no metadata at all
+    (folder / "a1111.png").write_bytes(png({"parameters": "a fox\nSteps: 20, Sampler: Euler, Seed: 7"}, size=(8, 8)))
+    report = cli("import", folder, "--json").json()
+    assert report["counts"] == {"imported": 1, "no_generation_metadata": 2, "metadata_unreadable": 1,
+                                "skipped": 0, "unreadable": 0}
+    reasons = {entry["path"].rsplit("/", 1)[1]: entry["reason"] for entry in report["no_generation_metadata"]}
+    assert reasons["plain.png"] == "no generation metadata found"
+    assert "NovelAI metadata whose Comment is not a JSON object" in reasons["damaged.png"]
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "damaged.png").write_bytes(png(chunks, size=(24, 16)))
+    assert cli("import", again).out.strip() == (
+        "imported 0, no generation metadata 1 (1 with metadata atlas could not read), skipped 0, unreadable 0")

@@ -30,6 +30,7 @@ BATCH = 500  # files per transaction
 IN_CHUNK = 500  # values per SQL IN (...) list
 SAME_FILE_RETRIES = 3  # another importer may commit a file of the batch first, each time a new one
 NO_METADATA = "no_generation_metadata"  # the report's key for files catalogued without generation values
+NO_METADATA_FOUND = "no generation metadata found"  # the reason when a file simply has none
 
 
 @dataclass
@@ -43,14 +44,22 @@ class ImportReport:
     skipped: list[dict] = field(default_factory=list)  # {path, id, reason}
     unreadable: list[dict] = field(default_factory=list)  # {path, reason}
 
+    @property
+    def metadata_unreadable(self) -> int:
+        """Of `no_metadata`, the files whose metadata a tool wrote but atlas could not read."""
+        return sum(1 for entry in self.no_metadata if entry.get("reason") != NO_METADATA_FOUND)
+
     def to_dict(self) -> dict:
         return {"imported": self.imported, NO_METADATA: self.no_metadata, "skipped": self.skipped,
                 "unreadable": self.unreadable,
                 "counts": {"imported": len(self.imported), NO_METADATA: len(self.no_metadata),
+                           "metadata_unreadable": self.metadata_unreadable,
                            "skipped": len(self.skipped), "unreadable": len(self.unreadable)}}
 
     def summary(self) -> str:
-        return (f"imported {len(self.imported)}, no generation metadata {len(self.no_metadata)}, "
+        unreadable_metadata = self.metadata_unreadable
+        apart = f" ({unreadable_metadata} with metadata atlas could not read)" if unreadable_metadata else ""
+        return (f"imported {len(self.imported)}, no generation metadata {len(self.no_metadata)}{apart}, "
                 f"skipped {len(self.skipped)}, unreadable {len(self.unreadable)}")
 
 
@@ -166,7 +175,7 @@ def _write_batch(catalogue: Catalogue, batch: list[FileFacts], mode: str, report
             report.imported.append({"path": f.path, "id": rid, "tool": _render_row(f, mode)["tool"]})
         else:
             report.no_metadata.append({"path": f.path, "id": rid,
-                                       "reason": f.problem or "no generation metadata found"})
+                                       "reason": f.problem or NO_METADATA_FOUND})
     fresh_shas = {f.sha256 for f in fresh}
     for f in duplicates:
         # The known render is linked, or stored elsewhere: this copy is not needed. When the copy is
