@@ -274,7 +274,8 @@ def test_cli_import_report_and_exit_codes(cli, home, sources):
     r = cli("import", "--recursive", "--json", sources)
     assert r.code == 1  # one unreadable file
     data = json.loads(r.out[: r.out.rindex("}") + 1])
-    assert data["counts"] == {"imported": 13, "no_generation_metadata": 2, "skipped": 0, "unreadable": 1}
+    assert data["counts"] == {"imported": 13, "no_generation_metadata": 2, "metadata_unreadable": 0, "skipped": 0,
+                              "unreadable": 1}
     assert "could not be imported" in r.err
 
     r = cli("import", sources / "parsers" / "NovelAI")
