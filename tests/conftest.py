@@ -68,6 +68,19 @@ def demo_catalogue(catalogue, demo_model_dir):
 
 
 @pytest.fixture
+def rendered(demo_catalogue):
+    """(PNG bytes, provenance record) of one txt2img render of the demo model, for the export tests."""
+    from atlas.core.catalogue.tables import Render
+    from atlas.core.record.build import build
+    from tests.support.renders import stored, txt2img
+
+    render = txt2img(demo_catalogue)
+    with demo_catalogue.session() as session:
+        record = build(session, session.get(Render, render.id))
+    return stored(demo_catalogue, render).read_bytes(), record
+
+
+@pytest.fixture
 def signed_catalogue(demo_catalogue, cli):
     """The demo catalogue after `atlas keys init`: every render it makes from now on is signed."""
     result = cli("keys", "init", "--owner", "Ann Example", "--json")

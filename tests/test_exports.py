@@ -14,14 +14,6 @@ from tests.support.pngs import idat_bytes
 from tests.support.renders import stored, txt2img
 
 
-@pytest.fixture
-def rendered(demo_catalogue):
-    render = txt2img(demo_catalogue)
-    with demo_catalogue.session() as session:
-        record = build(session, session.get(Render, render.id))
-    return stored(demo_catalogue, render).read_bytes(), record
-
-
 @pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
 def test_exiftool_reads_source_type_title_and_licence(rendered, fmt, tmp_path):
     data, record = rendered

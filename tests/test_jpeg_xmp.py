@@ -6,27 +6,15 @@ import io
 import json
 import struct
 
-import pytest
 from PIL import Image
 
-from atlas.core.catalogue.tables import Render
 from atlas.core.files import jpeg_xmp
 from atlas.core.files.encode import encode_export
 from atlas.core.files.inspect import inspect_file
-from atlas.core.record.build import build
 from tests.support.exiftool import exiftool
 from tests.support.pngs import small_png
-from tests.support.renders import stored, txt2img
 
 LONG_PROMPT = "a lighthouse, " * 7200  # ~100,000 characters: the record is ~200 KB of JSON
-
-
-@pytest.fixture
-def rendered(demo_catalogue):
-    render = txt2img(demo_catalogue)
-    with demo_catalogue.session() as session:
-        record = build(session, session.get(Render, render.id))
-    return stored(demo_catalogue, render).read_bytes(), record
 
 
 def _segments(data: bytes) -> list[tuple[int, bytes]]:
