@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.store import sha256_file
 from atlas.core.catalogue.tables import Licence, Model, Render, flushed_id
-from atlas.core.commons import filenames
+from atlas.core.commons import filenames, sdc
 from atlas.core.commons import page as commons
 from atlas.core.errors import AtlasError, BadInput
 from atlas.core.files.encode import encode_export, export_png_file
@@ -252,7 +252,8 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
                 names += files.values()
                 rows.append({**files, "filename": item.filename, "summary": _summary(item),
                              "render_id": item.render.id, "sha256": digest,
-                             "format": ENCODER_FORMATS[fmt]})
+                             "format": ENCODER_FORMATS[fmt],
+                             "sdc": sdc.structured_data(item.record, config, descriptions)})
             _write(staging / "batch.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
             try:
                 shutil.copyfile(_upload_script(catalogue), staging / "upload.py")
