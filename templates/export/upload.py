@@ -177,7 +177,9 @@ def upload_one(pywikibot, site, row: dict, depicts: list[str], with_sdc: bool) -
     data = structured_data(row, depicts)
     if data and with_sdc:
         try:
-            page.data_item().editEntity(data, summary="Structured data from atlas")
+            # A fresh page object: the one above still remembers that the file did not exist.
+            fresh = pywikibot.FilePage(site, page.title())
+            fresh.data_item().editEntity(data, summary="Structured data from atlas")
             note = " with structured data"
         except pywikibot.exceptions.Error as exc:
             print(f"FAILED {name}: uploaded, but its structured data was refused: {exc}")
@@ -200,7 +202,8 @@ def upload(rows: list[dict], args: argparse.Namespace) -> int:
         try:
             site = pywikibot.Site(code, family)
             site.login()
-            with_sdc = site.has_extension("WikibaseMediaInfo")
+            # Structured data needs the extension, and a site pywikibot drives as Wikibase (Commons is).
+            with_sdc = site.has_extension("WikibaseMediaInfo") and hasattr(site, "editEntity")
         except pywikibot.exceptions.Error as exc:
             print(f"cannot log in to {args.site}: {exc}", file=sys.stderr)
             return 1
