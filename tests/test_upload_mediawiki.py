@@ -16,7 +16,7 @@ from PIL import Image
 
 from atlas.core.commons.export import export
 from tests.support import REPO, mediawiki
-from tests.support.renders import txt2img
+from tests.support.renders import derived, txt2img
 
 UPLOAD = REPO / "templates" / "export" / "upload.py"
 
@@ -66,13 +66,18 @@ def png(colour) -> bytes:
 
 
 def test_upload_a_batch_to_a_real_wiki(wiki, demo_catalogue, tmp_path):
-    renders = [txt2img(demo_catalogue, prompt=f"a lighthouse, take {n}", seed=n) for n in (1, 2, 3)]
+    # One diffusion pass and two renders derived from it through the real write path: three
+    # versions of one lineage, so the pages link each other (and only one pass runs the model).
+    first_render = txt2img(demo_catalogue)
+    second_render = derived(demo_catalogue, first_render)
+    renders = [first_render, second_render, derived(demo_catalogue, second_render)]
     out = tmp_path / "out"
     export(demo_catalogue, [r.id for r in renders], out)
     home = tmp_path / "home-of-the-user"
     home.mkdir()
     rows = rows_of(out)
     assert len(rows) == 3
+    exported = {p.name: p.read_bytes() for p in out.iterdir()}
 
     first = run_upload(out, wiki, home=home)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -84,7 +89,10 @@ def test_upload_a_batch_to_a_real_wiki(wiki, demo_catalogue, tmp_path):
         # MediaWiki strips trailing whitespace from saved text (and changes nothing else here).
         assert text == (out / row["wikitext"]).read_text(encoding="utf-8").rstrip()
         assert digest == sha1(out / row["path"])
-    assert list(home.iterdir()) == []  # pywikibot's configuration lived in a temporary folder
+    # pywikibot's configuration, logs and caches lived in a temporary folder: not in the user's
+    # home, not in the export.
+    assert list(home.iterdir()) == []
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == exported
 
     again = run_upload(out, wiki, home=home)
     assert again.returncode == 0, again.stdout + again.stderr
