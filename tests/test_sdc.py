@@ -163,3 +163,17 @@ def test_every_exported_batch_row_carries_its_structured_data(reference, tmp_pat
         (inception,) = claims(row["sdc"], "P571")
         day = provenance["render"]["created"][:10]
         assert inception["mainsnak"]["datavalue"]["value"]["time"] == f"+{day}T00:00:00Z"
+
+
+def test_upload_script_adds_depicts_in_the_same_shape_once():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("atlas_upload_script", REPO / "templates" / "export" / "upload.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    row = {"sdc": sdc.structured_data(record("CC0-1.0"), {}, depicts=["Q39715"])}
+    data = script.structured_data(row, ["Q39715", "Q1", "Q1"])
+    check_shape(data)
+    assert [item(c) for c in claims(data, "P180")] == ["Q39715", "Q1"]
+    assert claims(row["sdc"], "P180") == claims(data, "P180")[:1]  # the batch row itself is left as it was
+    assert script.structured_data({}, []) is None

@@ -122,7 +122,11 @@ def sha1_of(path: Path) -> str:
 
 def structured_data(row: dict, depicts: list[str]) -> dict | None:
     data = json.loads(json.dumps(row.get("sdc") or {}))  # a copy: depicts are added per run
-    for qid in depicts:
+    stated = {c["mainsnak"].get("datavalue", {}).get("value", {}).get("id") for c in data.get("claims", [])
+              if c["mainsnak"]["property"] == "P180"}
+    for qid in dict.fromkeys(depicts):
+        if qid in stated:
+            continue
         data.setdefault("claims", []).append({
             "mainsnak": {"snaktype": "value", "property": "P180", "datavalue": {
                 "type": "wikibase-entityid", "value": {"entity-type": "item", "numeric-id": int(qid[1:]), "id": qid}}},
