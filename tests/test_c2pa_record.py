@@ -87,6 +87,13 @@ def test_sign_embeds_exactly_the_record_it_is_given(rendered, tmp_path):
     signed = credentials.sign(plain.getvalue(), redacted, identity)
     assert assertion(active_manifest(signed), RECORD_LABEL) == redacted
     assert prompt.encode() not in signed and prompt.encode("utf-16-be") not in signed
+    # Models redacted too: the action's description names none, and a record without a lineage signs.
+    model = record["lineage"][0]["model"]["name"]
+    for step in redacted["lineage"]:
+        step.pop("model")
+    assert model.encode() not in credentials.sign(plain.getvalue(), redacted, identity)
+    bare = credentials.sign(plain.getvalue(), {"atlas_record": 1}, identity)
+    assert assertion(active_manifest(bare), RECORD_LABEL) == {"atlas_record": 1}
 
 
 def set_model_licence(catalogue, licence_id: str) -> None:
@@ -253,3 +260,13 @@ def test_verify_catches_a_file_signed_again(signed_catalogue, tmp_path):
     replace_file(signed_catalogue, render.id,
                  credentials.sign(stripped, record, other_identity(tmp_path, "Ann Example")))
     assert any("not the one atlas signed" in p for p in verify_render(signed_catalogue, render.id))
+
+
+def test_the_c2pa_description_names_the_record_and_the_training_choice(signed_catalogue):
+    from atlas.core.actions.c2pa import c2pa_description
+
+    signed_catalogue.home.config_path.write_text('[c2pa]\ntraining_mining = "notAllowed"\n')
+    render = txt2img(signed_catalogue)
+    said = c2pa_description(signed_catalogue, render.id)
+    assert said == ("Trusted, signed by atlas signer (Ann Example) (issuer atlas), carries the atlas record, "
+                    "AI training and mining notAllowed")

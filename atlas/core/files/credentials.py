@@ -59,10 +59,10 @@ def training_mining(choice: str | None = None, restrictions=(), constraint: str 
 
 def _describe(step: dict) -> str:
     model = (step.get("model") or step.get("upscaler") or {}).get("name")
-    parts = [step["kind"]]
+    parts = [step.get("kind") or "render"]
     if model:
         parts.append(f"with {model}")
-    if step.get("denoise") is not None and step["kind"] != "txt2img":
+    if step.get("denoise") is not None and step.get("kind") != "txt2img":
         parts.append(f"denoise {step['denoise']}")
     return " ".join(parts)
 
@@ -72,12 +72,12 @@ def manifest_definition(record: dict, title: str, has_parent: bool, action: str 
     """The manifest for the render `record` describes: created, or an edit of its parent
     (`action`, default by the pass kind: c2pa.edited, or c2pa.resized for upscales), with `record`
     itself and the training-and-mining `training` entries (default: training_mining())."""
-    last = record["lineage"][-1]
+    last = (record.get("lineage") or [{}])[-1]  # every fact from `record`: a redacted one may lack them
     version = (last.get("software") or {}).get("atlas", "unknown")
     agent = {"name": "atlas", "version": version}
     if has_parent:
         actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}},
-                   {"action": action or EDIT_ACTIONS.get(last["kind"], "c2pa.edited"), "softwareAgent": agent,
+                   {"action": action or EDIT_ACTIONS.get(last.get("kind"), "c2pa.edited"), "softwareAgent": agent,
                     "digitalSourceType": COMPOSITE_TRAINED, "description": _describe(last)}]
     else:
         actions = [{"action": "c2pa.created", "softwareAgent": agent, "digitalSourceType": TRAINED,
