@@ -270,3 +270,33 @@ def test_the_c2pa_description_names_the_record_and_the_training_choice(signed_ca
     said = c2pa_description(signed_catalogue, render.id)
     assert said == ("Trusted, signed by atlas signer (Ann Example) (issuer atlas), carries the atlas record, "
                     "AI training and mining notAllowed")
+
+
+def test_migration_0005_adds_the_signature_columns_in_place_and_takes_them_back(home):
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from atlas.core.catalogue import Catalogue
+    from atlas.core.catalogue.database import alembic_config, make_engine
+
+    home.create()
+    engine = make_engine(f"sqlite:///{home.database_path}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0004_run_claims")
+        connection.execute(text("INSERT INTO render (sha256, format, width, height, size_bytes, created, tool) "
+                                "VALUES ('ab', 'png', 8, 8, 10, '2026-01-01 00:00:00', 'atlas')"))
+    engine.dispose()
+    Catalogue.open(home).close()
+    assert list(home.root.glob("atlas.db.before-*")) == []  # nullable columns only: no copy needed
+    engine = make_engine(f"sqlite:///{home.database_path}")
+    signing = {"signed_by", "signer_sha256", "manifest_hash"}
+    try:
+        with engine.begin() as connection:
+            assert signing <= {c["name"] for c in inspect(connection).get_columns("render")}
+            assert connection.execute(text("SELECT sha256, signed_by, manifest_hash FROM render")).all() == [
+                ("ab", None, None)]  # a render signed before 0005 stays unrecorded
+            command.downgrade(alembic_config(connection), "0004_run_claims")
+            assert not signing & {c["name"] for c in inspect(connection).get_columns("render")}
+            assert connection.execute(text("SELECT sha256 FROM render")).all() == [("ab",)]
+    finally:
+        engine.dispose()
