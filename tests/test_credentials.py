@@ -170,3 +170,66 @@ def test_an_owner_a_certificate_cannot_hold_is_refused(home, cli, owner):
     assert result.code == 2 and "give a name of 1 to 47 characters" in result.err
     assert not (home.keys / keys.CA_CERT).exists()
     assert cli("keys", "init", "--owner", "x" * 47).code == 0
+
+
+def foreign_signed(folder, fmt: str = "png") -> bytes:
+    """A file another tool made and signed: its own throwaway CA and claim generator, written with
+    c2pa directly (not atlas's credentials module)."""
+    import io
+    import json
+
+    from PIL import Image
+
+    paths = keys.create_identity(folder, owner="Foreign Camera")
+    image = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 120, 40)).save(image, {"png": "PNG", "jpeg": "JPEG"}[fmt])
+    mime = credentials.MIME[fmt]
+    manifest = {"claim_generator_info": [{"name": "foreign-camera-tool", "version": "9.1"}],
+                "title": f"foreign.{fmt}",
+                "assertions": [{"label": "c2pa.actions", "data": {"actions": [
+                    {"action": "c2pa.created",
+                     "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}}]}
+    info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, paths[keys.SIGNER_CHAIN].read_bytes(),
+                               paths[keys.SIGNER_KEY].read_bytes(), None)
+    with c2pa.Signer.from_info(info) as signer, c2pa.Builder(json.dumps(manifest)) as builder:
+        out = io.BytesIO()
+        builder.sign(signer, mime, io.BytesIO(image.getvalue()), out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_a_pass_from_an_imported_c2pa_file_chains_to_its_manifest(signed_catalogue, cli, tmp_path, fmt):
+    import io
+    import json
+
+    foreign = foreign_signed(tmp_path / "foreign-keys", fmt)
+    with c2pa.Reader(credentials.MIME[fmt], io.BytesIO(foreign)) as reader:
+        foreign_label = json.loads(reader.json())["active_manifest"]
+    path = tmp_path / f"photo.{fmt}"
+    path.write_bytes(foreign)
+    made = cli("img2img", path, "a lighthouse", "--steps", 2, "--denoise", 0.5, "--seed", 3, "--json")
+    assert made.code == 0, made.err
+    with signed_catalogue.session() as session:
+        from sqlmodel import select
+
+        from atlas.core.catalogue.tables import Pass, Render
+
+        step = session.exec(select(Pass).where(Pass.kind == "img2img")).one()
+        source, output = session.get(Render, step.input_render_id), session.get(Render, step.render_id)
+        assert source.tool != "atlas" and source.format == fmt
+        assert signed_catalogue.file_of(source).read_bytes() == foreign  # imported as it is
+    data = signed_catalogue.file_of(output).read_bytes()
+    # The foreign signer is not atlas's: trusted only when its CA is trusted too.
+    found = credentials.read(data, anchor(signed_catalogue))
+    assert found["failures"] == ["signingCredential.untrusted: signing certificate untrusted"]
+    found = credentials.read(data, anchor(signed_catalogue) + (tmp_path / "foreign-keys" / keys.CA_CERT).read_bytes())
+    assert found["validation_state"] == "Trusted", found["failures"]
+    ours, theirs = found["manifests"]
+    assert ours["parent"] == theirs["label"] == foreign_label
+    assert theirs["claim_generator"] == ["foreign-camera-tool"] and theirs["signer"] == "atlas signer (Foreign Camera)"
+    # Read with c2pa alone: the foreign manifest is the parentOf ingredient of the new one.
+    with c2pa.Reader("image/png", io.BytesIO(data)) as reader:
+        store = json.loads(reader.json())
+    (parent,) = [i for i in store["manifests"][store["active_manifest"]]["ingredients"]
+                 if i["relationship"] == "parentOf"]
+    assert parent["active_manifest"] == foreign_label and parent["format"] == credentials.MIME[fmt]

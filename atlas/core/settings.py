@@ -18,6 +18,8 @@ MAX_INT = 2**63 - 1  # the largest integer (and id) SQLite and PostgreSQL's bigi
 MAX_SEED = 2**32 - 1  # A1111's seeds are unsigned 32-bit
 SIDES = ("left", "right", "up", "down")
 RNG_SOURCES = ("CPU", "GPU", "NV")
+# Config `[c2pa] training_mining`: the CAWG training-and-mining `use` values (files/credentials.py).
+TRAINING_MINING_CHOICES = ("allowed", "notAllowed", "constrained")
 
 
 class SettingError(BadInput):

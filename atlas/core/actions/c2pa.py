@@ -45,5 +45,17 @@ def c2pa_description(catalogue: Catalogue, render_id: int | str) -> str:
     signer = f", signed by {manifest['signer']}" if manifest.get("signer") else ""
     issuer = f" (issuer {manifest['issuer']})" if manifest.get("issuer") else ""
     chain = f", {len(found['manifests'])} manifests in the chain" if len(found.get("manifests", [])) > 1 else ""
+    record = ", carries the atlas record" if manifest.get("record") is not None else ""
+    training = _training_words(manifest.get("training_mining"))
     failures = f"; {'; '.join(found['failures'][:3])}" if found["failures"] else ""
-    return f"{state}{signer}{issuer}{chain}{failures}"
+    return f"{state}{signer}{issuer}{chain}{record}{training}{failures}"
+
+
+def _training_words(entries: dict | None) -> str:
+    """The training-and-mining choice in a few words: one word when every use has the same."""
+    if not entries:
+        return ""
+    uses = {name.split(".", 1)[-1]: (entry or {}).get("use") for name, entry in entries.items()}
+    if len(set(uses.values())) == 1:
+        return f", AI training and mining {next(iter(uses.values()))}"
+    return ", " + ", ".join(f"{name} {use}" for name, use in sorted(uses.items()))

@@ -19,6 +19,7 @@ from atlas.core.files import embed
 from atlas.core.files.inspect import inspect_file
 from atlas.core.record.build import build, get_render
 from atlas.core.trust.keys import trust_anchor
+from atlas.core.trust.recorded import signature_problems
 
 MAX_DIFFS = 10
 
@@ -90,6 +91,7 @@ def check_file(catalogue: Catalogue, render: Render, path: Path, record: dict, a
             if written != embed.parameters_text(record):
                 problems.append(f"{path}: the A1111 parameters text differs from what the catalogue record gives")
     problems += [f"{path}: {p}" for p in _c2pa_problems(facts, anchor)]
+    problems += [f"{path}: {p}" for p in signature_problems(render, path, catalogue.file_of(render), facts.get("c2pa"))]
     return problems
 
 

@@ -104,6 +104,11 @@ class Render(SQLModel, table=True):
     # For imports: the file it came from, its mtime; an unchanged file (path, size, mtime) is not read again.
     source_path: str | None = Field(default=None, index=True)
     source_mtime_ns: int | None = Field(default=None, sa_type=BigInt)
+    # Set when atlas signed the file (migrations/versions/0005_signatures.py): the signer's common
+    # name and certificate fingerprint, and the sha256 of the manifest store embedded.
+    signed_by: str | None = None
+    signer_sha256: str | None = None
+    manifest_hash: str | None = None
 
 
 class Pass(SQLModel, table=True):

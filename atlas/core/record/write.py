@@ -118,7 +118,7 @@ def finish_pass(catalogue: Catalogue, pass_id: int, png_data: bytes, width: int,
         record = build(session, render)
         validate(record)
         data = embed_png(png_data, record)
-        data = sign_render(catalogue, data, record, step.input_render_id)
+        data = sign_render(catalogue, data, record, step.input_render_id, render)
         digest = sha256_bytes(data)
         render.sha256, render.store_path, render.size_bytes = digest, relative_path(digest, "png"), len(data)
         step.status, step.ended = "running", None  # step 1: the intent, committed

@@ -31,6 +31,10 @@ class Identity:
     key_pem: bytes
     trust_anchor_pem: bytes | None
     source: str  # where it came from, for messages
+    # What the signer puts in every manifest besides the record (config `[c2pa]`, see c2pa_options).
+    tsa_url: str | None = None  # RFC 3161 time-stamp authority; None: no time-stamp
+    training_mining: str | None = None  # credentials.TRAINING_CHOICES; None: "allowed"
+    training_constraint: str | None = None  # what a "constrained" choice means
 
 
 def _name(common_name: str, organisation: str):
@@ -167,6 +171,14 @@ def signing_config(home: Home) -> dict:
     return home.config().get("signing", {})
 
 
+def c2pa_options(home: Home) -> dict:
+    """Config `[c2pa]` as Identity fields: the time-stamp authority and the training-and-mining
+    choice (schemas/config.schema.json checks their values; no time-stamp unless a URL is given)."""
+    conf = home.config().get("c2pa", {})
+    return {"tsa_url": conf.get("tsa_url") or None, "training_mining": conf.get("training_mining"),
+            "training_constraint": conf.get("training_mining_constraint")}
+
+
 def identity(home: Home) -> Identity | None:
     """The identity to sign with: configured files, else the one `atlas keys init` made, else None."""
     conf = signing_config(home)
@@ -175,12 +187,13 @@ def identity(home: Home) -> Identity | None:
             raise BadInput(f"{home.config_path}: [signing] needs both certificate and key")
         anchor = conf.get("trust_anchor")
         return Identity(_read(conf["certificate"], "certificate"), _read(conf["key"], "key"),
-                        _read(anchor, "trust anchor") if anchor else None, str(home.config_path))
+                        _read(anchor, "trust anchor") if anchor else None, str(home.config_path),
+                        **c2pa_options(home))
     folder = home.keys
     if (folder / SIGNER_CHAIN).exists() and (folder / SIGNER_KEY).exists():
         anchor = folder / CA_CERT
         return Identity((folder / SIGNER_CHAIN).read_bytes(), (folder / SIGNER_KEY).read_bytes(),
-                        anchor.read_bytes() if anchor.exists() else None, str(folder))
+                        anchor.read_bytes() if anchor.exists() else None, str(folder), **c2pa_options(home))
     return None
 
 
