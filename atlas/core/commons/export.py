@@ -35,7 +35,7 @@ from atlas.core.catalogue.tables import Licence, Model, Render, flushed_id
 from atlas.core.commons import filenames
 from atlas.core.commons import page as commons
 from atlas.core.errors import AtlasError, BadInput
-from atlas.core.files.encode import encode_bare, encode_export, export_png_file, image_only_png
+from atlas.core.files.encode import already_embedded, encode_bare, encode_export, export_png_file, image_only_png
 from atlas.core.record.build import build, get_render, producing_pass
 from atlas.core.record.redact import REDACTED_MODEL_NAME, parse_fields, redact
 from atlas.core.resources import data_dir
@@ -126,8 +126,11 @@ def _write_image(catalogue: Catalogue, item: Planned, fmt: str, sign_with, path:
         return hashlib.sha256(image).hexdigest()
     if fmt == "png" and item.render.format == "png":
         source = _source_path(catalogue, item.render)
+        record = item.record
+        if "catalogue" in record and already_embedded(source, _without_catalogue(record)):
+            record = _without_catalogue(record)  # a render from before catalogue uuids: copied, signature intact
         try:
-            export_png_file(source, path, item.record, what=f"render {item.render.id}")
+            export_png_file(source, path, record, what=f"render {item.render.id}")
         except OSError as exc:
             raise _cannot_write(path.parent.parent, exc) from None
         return sha256_file(path)
@@ -135,6 +138,10 @@ def _write_image(catalogue: Catalogue, item: Planned, fmt: str, sign_with, path:
     image = encode_export(data, item.record, ENCODER_FORMATS[fmt], sign_with=sign_with)
     _write(path, image)
     return hashlib.sha256(image).hexdigest()
+
+
+def _without_catalogue(record: dict) -> dict:
+    return {key: value for key, value in record.items() if key != "catalogue"}
 
 
 def _summary(item: Planned) -> str:

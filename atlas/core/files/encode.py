@@ -70,6 +70,11 @@ def _already_embedded(chunks: list[png.Chunk], record: dict) -> bool:
     return {c.keyword: png.decode_text(c) for c in have} == {k: png.decode_text(c) for k, c in wanted.items()}
 
 
+def already_embedded(src: str | os.PathLike, record: dict) -> bool:
+    """Whether the PNG file `src` carries `record`'s metadata chunks as they are."""
+    return _already_embedded(png.read_file_chunks(src, str(src)), record)
+
+
 def export_png_file(src: str | os.PathLike, dst: str | os.PathLike, record: dict, what: str) -> None:
     """A PNG file exported as PNG, streamed: the same bytes as `encode_export(data, record, "png")`,
     without holding the image in memory (an 8192x4096 upscale is ~100 MB).
