@@ -51,5 +51,8 @@ def export(ctx, render_ids, query, to_dir, fmt, name_template, categories, descr
         return
     for row in rows:
         echo(f"{row['render_id']:>6}  {row['path']}")
+    redacted = sorted({field for row in rows for field in row.get("redacted", [])})
+    extra = f"; left out: {', '.join(redacted)}" if redacted else ""
+    extra += "; images stripped of metadata" if strip else ""
     echo(f"exported {len(rows)} render{'s' if len(rows) != 1 else ''} to {to_dir} "
-               f"(batch.jsonl, upload.py)", err=True)
+         f"(batch.jsonl, upload.py{extra})", err=True)

@@ -156,9 +156,3 @@ def redact(record: dict, fields: Iterable[str]) -> dict:
     out["redacted"] = chosen
     return out
 
-
-def unredacted_equal(found: dict, full: dict) -> bool:
-    """Whether `found` (an embedded record that says what it redacted) is `full` with exactly that
-    left out: a redacted copy, not an edited one."""
-    fields = found.get("redacted") or []
-    return redact(full, fields) == found
