@@ -4,6 +4,7 @@ import base64
 import copy
 import io
 import json
+import shutil
 import zlib
 
 import pytest
@@ -191,3 +192,21 @@ def test_parse_fields():
     assert parse_fields(None) == []
     with pytest.raises(UnknownField, match="cannot redact 'colour'"):
         parse_fields("colour")
+
+
+def test_an_imported_file_s_prompt_and_path_go_too(catalogue, cli, tmp_path):
+    """An import keeps its maker's metadata verbatim and the path it came from: both go when redacted."""
+    from tests.support import FIXTURES
+
+    source = tmp_path / "zqximportdir" / "duck.jpg"
+    source.parent.mkdir()
+    shutil.copyfile(FIXTURES / "parsers" / "AUTOMATIC1111" / "automatic1111_cropped.jpg", source)
+    imported = cli("import", source, "--json")
+    assert imported.code == 0, imported.err
+    render_id = cli("list", "--json").json()[0]["id"]
+    plain = tmp_path / "plain"
+    assert cli("export", render_id, "--to", plain).code == 0
+    assert occurrences(plain, "photo of a duck") and occurrences(plain, "zqximportdir")
+    out = tmp_path / "redacted"
+    assert cli("export", render_id, "--to", out, "--redact", "prompt,paths").code == 0
+    assert occurrences(out, "photo of a duck") == [] and occurrences(out, "zqximportdir") == []
