@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.store import sha256_file
 from atlas.core.catalogue.tables import Licence, Model, Render, flushed_id
-from atlas.core.commons import filenames
+from atlas.core.commons import filenames, sdc
 from atlas.core.commons import page as commons
 from atlas.core.errors import AtlasError, BadInput
 from atlas.core.files.encode import already_embedded, encode_bare, encode_export, export_png_file, image_only_png
@@ -343,6 +343,8 @@ def export(catalogue: Catalogue, render_ids, to_dir, fmt: str = "png", name_temp
                 rows.append({**files, "filename": item.filename, "summary": _summary(item),
                              "render_id": item.render.id, "sha256": digest,
                              "format": ENCODER_FORMATS[fmt],
+                             # from the exported record and page config: nothing redacted comes back here
+                             "sdc": sdc.structured_data(item.record, page_config, descriptions),
                              **({"redacted": item.record["redacted"]} if item.record.get("redacted") else {}),
                              **({"stripped": True} if strip else {})})
             try:
