@@ -210,3 +210,16 @@ def test_an_imported_file_s_prompt_and_path_go_too(catalogue, cli, tmp_path):
     out = tmp_path / "redacted"
     assert cli("export", render_id, "--to", out, "--redact", "prompt,paths").code == 0
     assert occurrences(out, "photo of a duck") == [] and occurrences(out, "zqximportdir") == []
+
+
+def test_author_redaction_leaves_out_the_configured_author_too(demo_catalogue, cli, tmp_path):
+    """A render with no author of its own is credited to the configured one: redacted, neither shows."""
+    (tmp_path / "home" / "config.toml").write_text(
+        '[author]\nname = "Zqxconfig Person"\ncommons_user = "Zqxcommonsuser"\n')
+    render = txt2img(demo_catalogue, author=None)
+    plain = tmp_path / "plain"
+    assert cli("export", render.id, "--to", plain).code == 0
+    assert occurrences(plain, "Zqxconfig") and occurrences(plain, "Zqxcommonsuser")
+    out = tmp_path / "redacted"
+    assert cli("export", render.id, "--to", out, "--redact", "author").code == 0
+    assert occurrences(out, "Zqxconfig") == [] and occurrences(out, "Zqxcommonsuser") == []
