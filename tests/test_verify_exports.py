@@ -194,3 +194,29 @@ def test_a_killed_export_leaves_staging_that_the_next_export_removes(demo_catalo
     _export(cli, render.id, out)
     assert not (out / left[0]).exists()
     assert not any(p.name.startswith(STAGING_PREFIX) for p in out.iterdir())
+
+
+def test_a_render_stored_before_catalogue_uuids_still_verifies_and_exports_as_is(demo_catalogue, cli, tmp_path):
+    """Its embedded record has no `catalogue`: verify does not count that, and a PNG export copies it."""
+    from atlas.core.catalogue.store import relative_path
+    from atlas.core.catalogue.tables import Render
+    from atlas.core.files.embed import embed_png
+    from atlas.core.record.build import build
+
+    render = txt2img(demo_catalogue)
+    with demo_catalogue.session() as session:
+        row = session.get(Render, render.id)
+        record = build(session, row)
+        assert "catalogue" in record
+        legacy = {k: v for k, v in record.items() if k != "catalogue"}
+        data = embed_png(stored(demo_catalogue, row).read_bytes(), legacy)
+        digest, rel, _created = demo_catalogue.store.put(data, "png")
+        assert rel == relative_path(digest, "png")
+        row.sha256, row.store_path, row.size_bytes = digest, rel, len(data)
+        session.commit()
+    assert cli("verify", render.id).code == 0
+    exported = _export(cli, render.id, tmp_path / "out")
+    assert (tmp_path / "out" / exported["filename"]).read_bytes() == data  # copied as is
+    jpeg = _export(cli, render.id, tmp_path / "jpeg", "--format", "jpg")
+    result = cli("verify", jpeg["path"])
+    assert result.code == 0, result.out
