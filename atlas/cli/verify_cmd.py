@@ -20,7 +20,11 @@ def verify(ctx, targets, check_all, repair_orphans, grace_s, as_json):
     With --all, also walks the store once: a file no render names is an orphan, a render whose
     store file is gone is missing. --repair-orphans removes the orphans (older than --grace) and
     tags the missing renders `file-missing` (they are kept: `atlas search tag:file-missing`).
-    Prints one line per problem and exits 1 when any is found.
+    A file that is no render's stored file is checked as an export of the render its record names
+    (record, pixels, signature; facts it says it redacted are noted, not counted), or, when its
+    record names another catalogue, on its own record and signature. A damaged file (a bad CRC)
+    is a problem. Prints one line per problem and exits 1 when any is found; 2 when an argument is
+    no render and no image file.
     """
     from atlas.core.actions.verify import scan_store, store_problems, verify_targets
 
@@ -29,17 +33,18 @@ def verify(ctx, targets, check_all, repair_orphans, grace_s, as_json):
     if not targets and not check_all:  # before the catalogue is opened: nothing is created
         raise BadInput("name render ids or files to verify, or use --all")
     catalogue = open_catalogue(ctx)
-    results = verify_targets(catalogue, targets, check_all)
-    problems = [p for found in results.values() for p in found]
     notes: list[str] = []
+    results = verify_targets(catalogue, targets, check_all, notes)
+    problems = [p for found in results.values() for p in found]
     report = None
     if check_all:
         report = scan_store(catalogue, repair=repair_orphans, grace_s=grace_s)
-        found, notes = store_problems(report, repair_orphans, list_missing=False)
+        found, store_notes = store_problems(report, repair_orphans, list_missing=False)
         problems += found
+        notes += store_notes
     if as_json:
         out = {"ok": not problems, "checked": list(results), "problems": problems}
-        if report is not None:
+        if report is not None or notes:
             out["notes"] = notes
             out["store"] = {"files": report.files, "orphans": report.orphans, "removed": report.removed,
                             "missing": report.missing, "marked": report.marked, "pending": report.pending}

@@ -26,14 +26,16 @@ def matching_ids(catalogue: Catalogue, query: str, limit: int = QUERY_LIMIT) -> 
 
 
 def export(catalogue: Catalogue, to_dir, render_ids=(), query: str | None = None, fmt: str = "png",
-           name_template: str | None = None, *, categories=None, descriptions: dict | None = None) -> list[dict]:
+           name_template: str | None = None, *, categories=None, descriptions: dict | None = None,
+           redact=None, strip: bool = False) -> list[dict]:
     """Export renders upload-ready into `to_dir` (see `atlas.core.commons.export`): those named by
-    id, or those matching `query`. Returns one row per file."""
+    id, or those matching `query`. `redact`: facts to leave out (None: config `[export] redact`);
+    `strip`: images with no metadata. Returns one row per file."""
     if bool(render_ids) == bool(query):
         raise BadInput("give render ids or --query, not both and not neither")
     ids = matching_ids(catalogue, query) if query else list(render_ids)
     return commons_export.export(catalogue, ids, to_dir, fmt, name_template, categories=categories,
-                                 descriptions=descriptions)
+                                 descriptions=descriptions, redact_fields=redact, strip=strip)
 
 
 def export_render(catalogue: Catalogue, render_id: int, to_dir: Path) -> tuple[list[dict], str | None]:

@@ -160,6 +160,15 @@ class Tag(SQLModel, table=True):
     name: str = Field(primary_key=True, index=True)
 
 
+class CatalogueIdentity(SQLModel, table=True):
+    """One row: this catalogue's random id, made once (migration 0005) and embedded in every record,
+    so a file from another catalogue is told apart from a local render that has the same id."""
+
+    __tablename__ = "catalogue_identity"
+
+    uuid: str = Field(primary_key=True)
+
+
 class _Row(Protocol):
     @property
     def id(self) -> int | None: ...

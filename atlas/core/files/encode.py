@@ -15,6 +15,10 @@ from atlas.core.errors import BadInput
 from atlas.core.files import embed, jpeg_xmp, png, xmp
 
 FORMATS = ("png", "jpeg", "webp")
+# The chunks that are the image itself (pixels, palette, colour space, animation, pixel size):
+# what a stripped export keeps. Text, EXIF, time stamps and C2PA (caBX) are metadata.
+IMAGE_CHUNKS = frozenset({b"IHDR", b"PLTE", b"tRNS", b"IDAT", b"IEND", b"cHRM", b"gAMA", b"iCCP", b"sBIT",
+                          b"sRGB", b"cICP", b"mDCV", b"cLLI", b"pHYs", b"acTL", b"fcTL", b"fdAT"})
 JPEG_QUALITY = 95
 WEBP_QUALITY = 95
 
@@ -66,6 +70,11 @@ def _already_embedded(chunks: list[png.Chunk], record: dict) -> bool:
     return {c.keyword: png.decode_text(c) for c in have} == {k: png.decode_text(c) for k, c in wanted.items()}
 
 
+def already_embedded(src: str | os.PathLike, record: dict) -> bool:
+    """Whether the PNG file `src` carries `record`'s metadata chunks as they are."""
+    return _already_embedded(png.read_file_chunks(src, str(src)), record)
+
+
 def export_png_file(src: str | os.PathLike, dst: str | os.PathLike, record: dict, what: str) -> None:
     """A PNG file exported as PNG, streamed: the same bytes as `encode_export(data, record, "png")`,
     without holding the image in memory (an 8192x4096 upscale is ~100 MB).
@@ -79,36 +88,65 @@ def export_png_file(src: str | os.PathLike, dst: str | os.PathLike, record: dict
         embed.embed_file(src, dst, record, what=what, fsync=False)  # the caller publishes a whole folder
 
 
-def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None) -> bytes:
+def image_only_png(png_data: bytes, what: str = "render") -> bytes:
+    """`png_data` with only the chunks that make up the image (IMAGE_CHUNKS): no metadata at all."""
+    chunks = png.read_chunks(png_data, what)
+    return png.SIGNATURE + b"".join(c.encode() for c in chunks if c.type in IMAGE_CHUNKS)
+
+
+def encode_bare(png_data: bytes, fmt: str) -> bytes:
+    """The pixels of `png_data` as `fmt` with no metadata: no text, EXIF, XMP or C2PA (`--strip`)."""
+    fmt = fmt.lower().replace("jpg", "jpeg")
+    if fmt == "png":
+        return image_only_png(png_data)
+    return _pillow_encode(png_data, fmt, {})
+
+
+def _pillow_encode(png_data: bytes, fmt: str, metadata: dict) -> bytes:
+    from PIL import Image
+
+    image: Image.Image = Image.open(io.BytesIO(png_data))
+    image.info = {}  # Pillow would carry some of a PNG's text (a `comment`) into the new file
+    if fmt == "jpeg" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    out = io.BytesIO()
+    if fmt == "jpeg":
+        image.save(out, format="JPEG", quality=JPEG_QUALITY, **metadata)
+    else:
+        image.save(out, format="WEBP", quality=WEBP_QUALITY, method=4, **metadata)
+    return out.getvalue()
+
+
+def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None, parent: bool = True) -> bytes:
     """`png_data` (a render's PNG) as `fmt` ("png", "jpeg" or "webp") with all metadata embedded.
 
     With `sign_with` (a keys.Identity, e.g. `keys.signing_identity(home)`), a JPEG or WebP gets
     Content Credentials of its own: a `c2pa.transcoded` edit with the PNG as parentOf ingredient,
     so the render's manifest chain travels on. A PNG export is the render file itself when its
-    metadata is already in place, and so keeps the render's own signature.
+    metadata is already in place, and so keeps the render's own signature. With `parent=False` the
+    signature names no ingredient (a redacted export: the render's manifest holds the full facts);
+    a PNG is then signed too.
     """
     fmt = fmt.lower().replace("jpg", "jpeg")
     if fmt not in FORMATS:
         raise BadInput(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "png":
         current = _already_embedded(png.read_chunks(png_data, "render"), record)
-        return png_data if current else embed.embed_png(png_data, record)
-    from PIL import Image
+        data = png_data if current else embed.embed_png(png_data, record)
+        if parent or sign_with is None:
+            return data
+        from atlas.core.files import credentials
 
-    image: Image.Image = Image.open(io.BytesIO(png_data))
-    if fmt == "jpeg" and image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
-    out = io.BytesIO()
+        return credentials.sign(data, record, sign_with, parent=None, fmt=fmt)
     if fmt == "jpeg":
         exif, packet, extended = jpeg_metadata(record)
-        image.save(out, format="JPEG", exif=exif, xmp=packet, quality=JPEG_QUALITY)
-        data = jpeg_xmp.insert_after_standard(out.getvalue(), extended) if extended else out.getvalue()
+        data = _pillow_encode(png_data, fmt, {"exif": exif, "xmp": packet})
+        data = jpeg_xmp.insert_after_standard(data, extended) if extended else data
     else:  # WebP's RIFF chunks have no 64 KiB limit
-        image.save(out, format="WEBP", exif=exif_bytes(record), xmp=xmp_packet(record), quality=WEBP_QUALITY,
-                   method=4)
-        data = out.getvalue()
+        data = _pillow_encode(png_data, fmt, {"exif": exif_bytes(record), "xmp": xmp_packet(record)})
     if sign_with is None:
         return data
     from atlas.core.files import credentials
 
-    return credentials.sign(data, record, sign_with, parent=png_data, fmt=fmt, action="c2pa.transcoded")
+    return credentials.sign(data, record, sign_with, parent=png_data if parent else None, fmt=fmt,
+                            action="c2pa.transcoded" if parent else None)

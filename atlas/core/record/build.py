@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from atlas.core.catalogue import Catalogue, licence_ref, tags_of
+from atlas.core.catalogue import Catalogue, licence_ref, tables, tags_of
 from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run, flushed_id, produces_render
 from atlas.core.errors import AtlasError, NotFound
 from atlas.core.settings import MAX_INT
@@ -92,14 +92,31 @@ def pass_record(session: Session, step: Pass, refs: dict | None = None) -> dict:
     return entry
 
 
+def catalogue_id(session: Session) -> str | None:
+    """This catalogue's uuid (made once by migration 0005), read once per session; None for a
+    read-only home whose catalogue predates it (it cannot be upgraded there)."""
+    if "catalogue_id" not in session.info:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            session.info["catalogue_id"] = session.exec(select(tables.CatalogueIdentity.uuid)).first()
+        except OperationalError:  # no such table: a read-only catalogue of an earlier schema
+            session.rollback()
+            session.info["catalogue_id"] = None
+    return session.info["catalogue_id"]
+
+
 def build(session: Session, render: Render) -> dict:
     """The provenance record of `render` (validated against schemas/provenance on write and read)."""
     chain = lineage(session, render)
     refs: dict = {}
     last = chain[-1] if chain else None
     run = session.get(Run, last.run_id) if last is not None and last.run_id else None
+    identity = catalogue_id(session)
     return {
         "atlas_record": RECORD_VERSION,
+        # Which catalogue the render id below belongs to (see `atlas verify`).
+        **({"catalogue": identity} if identity else {}),
         "render": {
             "id": render.id, "title": render.title, "description": render.description,
             "author": render.author, "created": timestamp(render.created),
