@@ -125,6 +125,20 @@ def test_training_and_mining_follows_config_and_model_licence(signed_catalogue, 
             assert "compete with Stability AI" in entry["constraint_info"]
 
 
+@pytest.mark.parametrize("fmt, mime", [("jpg", "image/jpeg"), ("webp", "image/webp")])
+def test_an_export_is_bound_by_the_model_licence_too(signed_catalogue, tmp_path, fmt, mime):
+    # A JPEG/WebP export is signed afresh: its manifest must say what the render's says.
+    from atlas.core.actions.exporting import export
+
+    set_model_licence(signed_catalogue, "stabilityai-ai-community")
+    render = txt2img(signed_catalogue)
+    row = next(r for r in export(signed_catalogue, tmp_path / "out", [render.id], fmt=fmt) if r.get("path"))
+    data = (tmp_path / "out" / row["path"]).read_bytes()
+    entries = assertion(active_manifest(data, mime), TRAINING_LABEL)["entries"]
+    assert entries["cawg.ai_training"]["use"] == "constrained"
+    assert entries["cawg.data_mining"]["use"] == "allowed"
+
+
 def test_a_constrained_choice_says_by_what(signed_catalogue):
     signed_catalogue.home.config_path.write_text(
         '[c2pa]\ntraining_mining = "constrained"\ntraining_mining_constraint = "https://example.org/terms"\n')

@@ -40,6 +40,7 @@ from atlas.core.record.build import build, get_render, producing_pass
 from atlas.core.record.redact import REDACTED_MODEL_NAME, parse_fields, redact
 from atlas.core.resources import data_dir
 from atlas.core.trust import keys
+from atlas.core.trust.signing import training_for
 
 ENCODER_FORMATS = {"png": "png", "jpg": "jpeg", "webp": "webp"}
 STAGING_PREFIX = ".atlas-export-"
@@ -115,13 +116,15 @@ def _write_image(catalogue: Catalogue, item: Planned, fmt: str, sign_with, path:
     current comes back byte for byte (its signature intact). A stripped or redacted export starts
     from the pixels alone (the render's own chunks, signature included, carry the full record).
     """
+    training = training_for(catalogue, item.record, sign_with) if sign_with is not None else None
     if strip or item.record.get("redacted"):
         pixels = image_only_png(_as_png(_source_bytes(catalogue, item.render), item.render),
                                 what=f"render {item.render.id}")
         if strip:
             image = encode_bare(pixels, ENCODER_FORMATS[fmt])
         else:  # signed afresh, with no ingredient: the render's manifest would carry what is redacted
-            image = encode_export(pixels, item.record, ENCODER_FORMATS[fmt], sign_with=sign_with, parent=False)
+            image = encode_export(pixels, item.record, ENCODER_FORMATS[fmt], sign_with=sign_with, parent=False,
+                                  training=training)
         _write(path, image)
         return hashlib.sha256(image).hexdigest()
     if fmt == "png" and item.render.format == "png":
@@ -135,7 +138,7 @@ def _write_image(catalogue: Catalogue, item: Planned, fmt: str, sign_with, path:
             raise _cannot_write(path.parent.parent, exc) from None
         return sha256_file(path)
     data = _as_png(_source_bytes(catalogue, item.render), item.render)
-    image = encode_export(data, item.record, ENCODER_FORMATS[fmt], sign_with=sign_with)
+    image = encode_export(data, item.record, ENCODER_FORMATS[fmt], sign_with=sign_with, training=training)
     _write(path, image)
     return hashlib.sha256(image).hexdigest()
 

@@ -117,7 +117,8 @@ def _pillow_encode(png_data: bytes, fmt: str, metadata: dict) -> bytes:
     return out.getvalue()
 
 
-def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None, parent: bool = True) -> bytes:
+def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None, parent: bool = True,
+                  training: dict | None = None) -> bytes:
     """`png_data` (a render's PNG) as `fmt` ("png", "jpeg" or "webp") with all metadata embedded.
 
     With `sign_with` (a keys.Identity, e.g. `keys.signing_identity(home)`), a JPEG or WebP gets
@@ -125,7 +126,8 @@ def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None, paren
     so the render's manifest chain travels on. A PNG export is the render file itself when its
     metadata is already in place, and so keeps the render's own signature. With `parent=False` the
     signature names no ingredient (a redacted export: the render's manifest holds the full facts);
-    a PNG is then signed too.
+    a PNG is then signed too. `training` is the training-and-mining choice to sign (default: the
+    identity's configured one; trust.signing.training_for binds it by the models' licences).
     """
     fmt = fmt.lower().replace("jpg", "jpeg")
     if fmt not in FORMATS:
@@ -137,7 +139,7 @@ def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None, paren
             return data
         from atlas.core.files import credentials
 
-        return credentials.sign(data, record, sign_with, parent=None, fmt=fmt)
+        return credentials.sign(data, record, sign_with, parent=None, fmt=fmt, training=training)
     if fmt == "jpeg":
         exif, packet, extended = jpeg_metadata(record)
         data = _pillow_encode(png_data, fmt, {"exif": exif, "xmp": packet})
@@ -149,4 +151,4 @@ def encode_export(png_data: bytes, record: dict, fmt: str, sign_with=None, paren
     from atlas.core.files import credentials
 
     return credentials.sign(data, record, sign_with, parent=png_data if parent else None, fmt=fmt,
-                            action="c2pa.transcoded" if parent else None)
+                            action="c2pa.transcoded" if parent else None, training=training)
