@@ -78,7 +78,7 @@ def alembic_config(connection=None):
 
 # The newest migration. Read commands compare the database against this constant instead of loading
 # every migration script (~80 ms); tests/test_catalogue.py checks it equals Alembic's computed head.
-HEAD = "0004_run_claims"
+HEAD = "0006_ratings"
 
 
 def head_revision() -> str | None:

@@ -16,8 +16,9 @@ from sqlmodel import Session, col
 from atlas.core import sampler_names as samplers
 from atlas.core.catalogue import fulltext
 from atlas.core.catalogue.tables import Pass, Render, Tag, produces_render
-from atlas.core.search.fields import FIELDS, Producer, ProducerModel
-from atlas.core.search.parse import And, FullText, Match, Not, Or, Query, Range, Size, parse
+from atlas.core.search.columns import Producer, ProducerModel
+from atlas.core.search.fields import FIELDS
+from atlas.core.search.parse import And, Flag, FullText, Match, Not, Or, Query, Range, Size, parse
 
 ESCAPE = "\\"
 
@@ -207,15 +208,18 @@ def condition(q, dialect: str):
         return _size(q)
     if isinstance(q, FullText):
         return _fulltext(q, dialect)
+    if isinstance(q, Flag):
+        return FIELDS[q.field].compared == true()
     raise TypeError(f"not a query object: {q!r}")
 
 
 def _base(query: Query, dialect: str):
     producer_join = and_(col(Producer.render_id) == Render.id, produces_render(Producer))
-    return (select(Render)
+    stmt = (select(Render)
             .outerjoin(Producer, producer_join)
             .outerjoin(ProducerModel, col(ProducerModel.id) == Producer.model_id)
             .where(condition(query.where, dialect)))
+    return stmt if query.shows_hidden else stmt.where(col(Render.hidden) == false())
 
 
 def _order(query: Query):
