@@ -26,9 +26,9 @@ class Row:
 
 def _same(a: Any, b: Any) -> bool:
     # Floats read back from different sources (a file's "0.52", a sum 0.5199999999999996) are one value.
-    if isinstance(a, float) or isinstance(b, float):
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-            return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+    if numbers and (isinstance(a, float) or isinstance(b, float)):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return a == b
 
 
