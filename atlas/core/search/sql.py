@@ -213,7 +213,8 @@ def condition(q, dialect: str):
     raise TypeError(f"not a query object: {q!r}")
 
 
-def _base(query: Query, dialect: str):
+def base(query: Query, dialect: str):
+    """The renders matching `query` (no order), each joined to its producing pass and model."""
     producer_join = and_(col(Producer.render_id) == Render.id, produces_render(Producer))
     stmt = (select(Render)
             .outerjoin(Producer, producer_join)
@@ -233,7 +234,7 @@ def _order(query: Query):
 
 def statement(text_or_query, dialect: str = "sqlite"):
     query = parse(text_or_query) if isinstance(text_or_query, str) else text_or_query
-    return _base(query, dialect).order_by(*_order(query))
+    return base(query, dialect).order_by(*_order(query))
 
 
 def search(session: Session, text: str | Query, limit: int = 50, offset: int = 0) -> list[Render]:
@@ -246,6 +247,6 @@ def search(session: Session, text: str | Query, limit: int = 50, offset: int = 0
 def count(session: Session, text: str | Query) -> int:
     dialect = session.get_bind().dialect.name
     query = parse(text) if isinstance(text, str) else text
-    inner = _base(query, dialect).with_only_columns(Render.id).subquery()
+    inner = base(query, dialect).with_only_columns(Render.id).subquery()
     return session.execute(select(func.count()).select_from(inner)).scalar_one()
 
