@@ -86,9 +86,9 @@ def show_render(facts: dict) -> None:
 @click.pass_context
 def list_renders(ctx, limit, as_json):
     """List the newest renders."""
-    from atlas.core.actions import listing
+    from atlas.core.actions import reading
 
-    items = listing.newest(open_catalogue(ctx), limit)
+    items = reading.newest(ctx.find_root().obj.get("home"), limit)
     if as_json:
         echo_json(items)
         return
