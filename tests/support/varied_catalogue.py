@@ -71,6 +71,12 @@ def fill(path, count: int = 600, seed: int = 3) -> None:
         conn.execute("INSERT INTO pass (kind, status, render_id, input_render_id, prompt, negative_prompt, seed,"
                      " sampler, steps, cfg, denoise, settings, model_id, software, started)"
                      " VALUES (?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)", (*values, created))
+        if rng.random() < 0.4:  # what a finished pass and an import keep besides
+            ended = (datetime.fromisoformat(created) + timedelta(seconds=rng.random() * 9)).strftime(TIME)
+            raw = json.dumps({"parameters": prompt, "Software": tool}) if kind == "import" else None
+            conn.execute("UPDATE pass SET ended = ?, raw_metadata = ?, device = 'cuda', software = ? "
+                         "WHERE render_id = ? AND status = 'completed'",
+                         (ended, raw, json.dumps({"atlas": "0.1"}), render_id))
         if kind == "import" and rng.random() < 0.3:  # a hires fix: the earlier sampling pass, as import records it
             conn.execute("INSERT INTO pass (kind, status, render_id, position, prompt, negative_prompt, seed, sampler,"
                          " steps, cfg, settings, software, started) VALUES ('import', 'completed', ?, 0, ?, '', ?, ?,"

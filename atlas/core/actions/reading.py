@@ -59,6 +59,18 @@ def _listing():
     return listing
 
 
+def show(home: str | None, render_id: int | str) -> dict:
+    """What `atlas show --json` prints (`actions.detail.show`)."""
+    from atlas.core.record import plain as record
+
+    def slow(catalogue) -> dict:
+        from atlas.core.actions import detail
+
+        return detail.show(catalogue, render_id)
+
+    return _answer(home, lambda connection, opened: record.describe(connection, opened.store, render_id), slow)
+
+
 def newest(home: str | None, limit: int = 50) -> list[dict]:
     """The newest renders as `atlas list` prints them."""
     return [{key: item[key] for key in LIST_KEYS} for item in summaries(home, "", limit)]
