@@ -119,3 +119,13 @@ def test_the_reader_declines_what_it_cannot_read(tmp_path, monkeypatch):
     assert open_reader(home) is None  # not at head: the full open migrates it
     monkeypatch.setenv("ATLAS_DATABASE_URL", f"sqlite:///{home.database_path}")
     assert open_reader(home) is None
+
+
+def test_the_reader_knows_every_field_the_statement_knows():
+    from atlas.core.search import columns, fields, sql
+
+    assert set(plain.COLUMNS) == set(columns.COLUMNS)
+    assert set(plain.ORDERS) == set(columns.ORDERS)
+    assert set(plain.PASS_FIELDS) == set(sql.PASS_FIELDS)
+    for name in fields.SORTABLE:
+        assert plain.sort_key(name), name

@@ -213,14 +213,21 @@ def condition(q, dialect: str):
     raise TypeError(f"not a query object: {q!r}")
 
 
-def base(query: Query, dialect: str):
-    """The renders matching `query` (no order), each joined to its producing pass and model."""
-    producer_join = and_(col(Producer.render_id) == Render.id, produces_render(Producer))
-    stmt = (select(Render)
-            .outerjoin(Producer, producer_join)
-            .outerjoin(ProducerModel, col(ProducerModel.id) == Producer.model_id)
-            .where(condition(query.where, dialect)))
-    return stmt if query.shows_hidden else stmt.where(col(Render.hidden) == false())
+def filtered(query: Query, dialect: str):
+    """The condition a render must meet: the query's, and not hidden unless the query names `hidden`."""
+    found = condition(query.where, dialect)
+    return found if query.shows_hidden else and_(found, col(Render.hidden) == false())
+
+
+def base(query: Query, dialect: str, producer: bool = True):
+    """The renders matching `query` (no order), each joined to its producing pass and model;
+    `producer=False` leaves the joins out, for a caller that knows the condition names neither."""
+    stmt = select(Render)
+    if producer:
+        producer_join = and_(col(Producer.render_id) == Render.id, produces_render(Producer))
+        stmt = (stmt.outerjoin(Producer, producer_join)
+                .outerjoin(ProducerModel, col(ProducerModel.id) == Producer.model_id))
+    return stmt.where(filtered(query, dialect))
 
 
 def _order(query: Query):
