@@ -19,6 +19,7 @@ field:a..b    range, either end open; field:>=7, >, <, <=
 size:768x512  or 768x*;  created:2026-11, created:2025..2026-03
 -term         negation;  a OR b  alternatives;  bare words: full text over prompts
 sort:field / sort:-field (default newest first)
+hidden        only hidden renders (atlas hide); left out of queries without it
 """
 
 
