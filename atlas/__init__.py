@@ -1,8 +1,13 @@
 """atlas: a provenance- and licence-aware asset manager for diffusion-model renders."""
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("atlas")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+def __getattr__(name: str) -> str:
+    # Read on use: importing importlib.metadata costs a read command ~30 ms it never needs.
+    if name != "__version__":
+        raise AttributeError(f"module 'atlas' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("atlas")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+source"

@@ -7,8 +7,8 @@ import pytest
 
 from atlas.core.catalogue.tables import Render
 from atlas.core.search import fields, rows, sql
-from atlas.core.search.fields import DATE, FLOAT, INT, SIZE, TEXT
-from atlas.core.search.parse import Match, QuerySyntaxError, Range, Size, Sort, parse
+from atlas.core.search.fields import DATE, FLAG, FLOAT, INT, SIZE, TEXT
+from atlas.core.search.parse import Flag, Match, QuerySyntaxError, Range, Size, Sort, parse
 
 NAMES = [f.name for f in fields.REGISTRY]
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -17,20 +17,27 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 SAMPLE = {INT: "7", FLOAT: "0.5", TEXT: "x*", DATE: "2026-01", SIZE: "8x*"}
 
 
+def term_of(f, key=None) -> str:
+    """A query term on field `f` (a flag is written alone)."""
+    return (key or f.name) if f.type == FLAG else f"{key or f.name}:{SAMPLE[f.type]}"
+
+
 def test_names_and_aliases_are_unique_and_lower_case():
     assert len(NAMES) == len(set(NAMES))
     assert not set(fields.ALIASES) & set(NAMES)
     assert sum(len(f.aliases) for f in fields.REGISTRY) == len(fields.ALIASES)
     for name in [*NAMES, *fields.ALIASES]:
         assert re.fullmatch(r"[a-z][a-z0-9-]*", name), name
-    assert {f.type for f in fields.REGISTRY} <= {INT, FLOAT, TEXT, DATE, SIZE}
+    assert {f.type for f in fields.REGISTRY} <= {INT, FLOAT, TEXT, DATE, SIZE, FLAG}
 
 
 @pytest.mark.parametrize("f", fields.REGISTRY, ids=NAMES)
 def test_the_parser_takes_every_field_and_its_aliases(f):
     for key in (f.name, f.name.upper(), *f.aliases):
-        where = parse(f"{key}:{SAMPLE[f.type]}").where
-        if f.type == SIZE:
+        where = parse(term_of(f, key)).where
+        if f.type == FLAG:
+            assert where == Flag(f.name)
+        elif f.type == SIZE:
             assert where == Size(8, None)
         else:
             assert isinstance(where, (Match, Range)) and where.field == f.name, where
@@ -53,7 +60,7 @@ def test_the_parser_names_the_registry_fields_in_its_errors():
 @pytest.mark.parametrize("f", fields.REGISTRY, ids=NAMES)
 def test_the_sql_handles_every_field_and_its_sort(f, catalogue):
     """Each field's condition (plain, negated, OR-ed) and sort run against a real catalogue."""
-    term = f"{f.name}:{SAMPLE[f.type]}"
+    term = term_of(f)
     texts = [term, f"-{term}", f"{term} OR seed:1"]
     if f.sortable:
         texts.append(f"sort:{f.name}")

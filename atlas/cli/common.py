@@ -2,18 +2,26 @@
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from atlas.core.catalogue import DEFAULT_BUSY_TIMEOUT_S, Catalogue
 from atlas.core.terminal import safe
 
+if TYPE_CHECKING:
+    from atlas.core.catalogue import Catalogue
 
-def open_catalogue(ctx: click.Context, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> Catalogue:
-    """The command's catalogue, opened on first use; `busy_timeout`: see `Catalogue.open`."""
+
+def open_catalogue(ctx: click.Context, busy_timeout: float | None = None) -> "Catalogue":
+    """The command's catalogue, opened on first use; `busy_timeout`: see `Catalogue.open` (default
+    DEFAULT_BUSY_TIMEOUT_S). Imported here: read commands answered by the SQLite reader
+    (`atlas.core.actions.reading`) never load SQLAlchemy."""
+    from atlas.core.catalogue import DEFAULT_BUSY_TIMEOUT_S, Catalogue
+
     root = ctx.find_root()
     if "catalogue" not in root.obj:
-        root.obj["catalogue"] = Catalogue.open(root.obj.get("home"), busy_timeout)
+        timeout = DEFAULT_BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
+        root.obj["catalogue"] = Catalogue.open(root.obj.get("home"), timeout)
         ctx.call_on_close(root.obj["catalogue"].close)
     return root.obj["catalogue"]
 

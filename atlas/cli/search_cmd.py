@@ -5,7 +5,7 @@ import textwrap
 
 import click
 
-from atlas.cli.common import console, open_catalogue
+from atlas.cli.common import console
 from atlas.core.limits import MAX_LIST_LIMIT
 from atlas.core.search import fields
 from atlas.core.settings import MAX_INT
@@ -19,6 +19,7 @@ field:a..b    range, either end open; field:>=7, >, <, <=
 size:768x512  or 768x*;  created:2026-11, created:2025..2026-03
 -term         negation;  a OR b  alternatives;  bare words: full text over prompts
 sort:field / sort:-field (default newest first)
+hidden        only hidden renders (atlas hide); left out of queries without it
 """
 
 
@@ -57,7 +58,7 @@ class SearchCommand(click.Command):
 @click.option("--count", "only_count", is_flag=True, help="Only the number of matching renders.")
 @click.pass_context
 def search(ctx, query, limit, offset, as_json, paths, only_count):
-    from atlas.core.actions import listing
+    from atlas.core.actions import reading
     from atlas.core.search.parse import parse
 
     # Unknown long options come through as words too: no query word starts with `--`, so it is a typo.
@@ -66,11 +67,11 @@ def search(ctx, query, limit, offset, as_json, paths, only_count):
             raise click.NoSuchOption(word.split("=", 1)[0], ctx=ctx)
     text = " ".join(query)
     parsed = parse(text)  # syntax errors before the catalogue is opened: exit 2, nothing touched
-    catalogue = open_catalogue(ctx)
+    home = ctx.find_root().obj.get("home")
     if only_count:
-        click.echo(listing.count(catalogue, parsed))
+        click.echo(reading.count(home, parsed))
         return
-    rows = listing.summaries(catalogue, parsed, limit=limit, offset=offset)
+    rows = reading.summaries(home, parsed, limit=limit, offset=offset)
     if paths:
         for row in rows:
             if row["path"]:

@@ -12,19 +12,18 @@ from atlas.core.terminal import safe
 @click.pass_context
 def show(ctx, render_id, as_json, wikitext):
     """Show a render: its file, licence, and whole lineage with models and licences."""
-    catalogue = open_catalogue(ctx)
     if wikitext:
         from atlas.core.actions import exporting
 
-        text = exporting.wikitext(catalogue, render_id)
+        text = exporting.wikitext(open_catalogue(ctx), render_id)
         if as_json:
             echo_json({"id": int(render_id), "wikitext": text})
         else:
             click.echo(safe(text, multiline=True), nl=False)
         return
-    from atlas.core.actions import detail
+    from atlas.core.actions import reading
 
-    facts = detail.show(catalogue, render_id)
+    facts = reading.show(ctx.find_root().obj.get("home"), render_id)
     if as_json:
         echo_json(facts)
         return
@@ -86,9 +85,9 @@ def show_render(facts: dict) -> None:
 @click.pass_context
 def list_renders(ctx, limit, as_json):
     """List the newest renders."""
-    from atlas.core.actions import listing
+    from atlas.core.actions import reading
 
-    items = listing.newest(open_catalogue(ctx), limit)
+    items = reading.newest(ctx.find_root().obj.get("home"), limit)
     if as_json:
         echo_json(items)
         return

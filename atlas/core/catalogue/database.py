@@ -7,7 +7,10 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
-from atlas.core.catalogue import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from atlas.core.catalogue import (
+    head,
+    tables,  # noqa: F401  (registers the tables on SQLModel.metadata)
+)
 from atlas.core.errors import BadInput
 
 SUPPORTED = "sqlite:///PATH or postgresql://USER@HOST/DATABASE"
@@ -76,9 +79,7 @@ def alembic_config(connection=None):
     return cfg
 
 
-# The newest migration. Read commands compare the database against this constant instead of loading
-# every migration script (~80 ms); tests/test_catalogue.py checks it equals Alembic's computed head.
-HEAD = "0006_catalogue_identity"
+HEAD = head.HEAD  # see head.py
 
 
 def head_revision() -> str | None:

@@ -10,12 +10,10 @@ User text only ever reaches the engine as a bound parameter, and on SQLite as on
 """
 
 import re
+from typing import TYPE_CHECKING
 
-from sqlalchemy import column, func, literal, select, table
-from sqlalchemy.sql import ColumnElement
-from sqlmodel import col
-
-from atlas.core.catalogue.tables import Pass
+if TYPE_CHECKING:
+    from sqlalchemy.sql import ColumnElement
 
 FTS_TABLE = "pass_fts"
 PG_INDEX = "ix_pass_fulltext"
@@ -48,7 +46,6 @@ PG_DDL = [f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON pass USING gin "
           "(to_tsvector('simple', prompt || ' ' || negative_prompt))"]
 PG_DROP = [f"DROP INDEX IF EXISTS {PG_INDEX}"]
 
-_fts = table(FTS_TABLE, column("rowid"))
 _WORD = re.compile(r"\w", re.UNICODE)
 
 
@@ -62,14 +59,28 @@ def has_words(text: str) -> bool:
     return bool(_WORD.search(text))
 
 
+# SQLAlchemy is imported inside the functions that build statements: `fts5_phrase` and `has_words`
+# serve the SQLite reader of read commands (search/plain.py), which runs without it.
+
+
 def pg_vector():
+    from sqlalchemy import func, literal
+
+    from atlas.core.catalogue.tables import Pass
+
     return func.to_tsvector(literal("simple", literal_execute=True),
                             Pass.prompt + literal(" ", literal_execute=True) + Pass.negative_prompt)
 
 
-def matching_pass_ids(dialect: str, text: str, prefix: bool) -> ColumnElement:
+def matching_pass_ids(dialect: str, text: str, prefix: bool) -> "ColumnElement":
     """A condition on `Pass.id` true for passes whose prompt or negative prompt hold `text`."""
+    from sqlalchemy import column, func, literal, select, table
+    from sqlmodel import col
+
+    from atlas.core.catalogue.tables import Pass
+
     if dialect == "sqlite":
+        _fts = table(FTS_TABLE, column("rowid"))
         match = column(FTS_TABLE).op("MATCH")(fts5_phrase(text, prefix))
         return col(Pass.id).in_(select(_fts.c.rowid).select_from(_fts).where(match))
     if prefix:

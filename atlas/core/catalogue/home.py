@@ -1,7 +1,6 @@
 """The atlas home: catalogue database, content-addressed store, models, keys and config."""
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +88,8 @@ class Home:
         return self._config["data"]
 
     def _read_config(self) -> dict[str, Any]:
+        import tomllib  # only when a config.toml exists
+
         try:
             data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:

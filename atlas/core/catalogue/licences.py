@@ -3,11 +3,14 @@
 import json
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from sqlmodel import Session, col, select
-
-from atlas.core.catalogue.tables import Licence
 from atlas.core.errors import NotFound
+
+if TYPE_CHECKING:  # imported on use: `spdx_expression` serves the SQLite reader, which runs without SQLAlchemy
+    from sqlmodel import Session
+
+    from atlas.core.catalogue.tables import Licence
 
 BUILTIN_PATH = Path(__file__).resolve().parents[2] / "data" / "licences.json"
 
@@ -21,8 +24,18 @@ def builtin() -> tuple[dict, ...]:
     return tuple(data)
 
 
-def sync_builtin(session: Session) -> None:
+class NamedLicence(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def spdx(self) -> str | None: ...
+
+
+def sync_builtin(session: "Session") -> None:
     """Insert or refresh the built-in licences (user-added ones are left alone)."""
+    from atlas.core.catalogue.tables import Licence
+
     for entry in builtin():
         row = session.get(Licence, entry["id"])
         fields = {"spdx": None, "commons_template": None, "summary": "", "output_rights": "",
@@ -34,7 +47,11 @@ def sync_builtin(session: Session) -> None:
                 setattr(row, key, value)
 
 
-def get(session: Session, licence_id: str) -> Licence:
+def get(session: "Session", licence_id: str) -> "Licence":
+    from sqlmodel import col, select
+
+    from atlas.core.catalogue.tables import Licence
+
     row = session.get(Licence, licence_id)
     if row is None:
         # Licence ids are case-sensitive in SPDX, but users type them loosely.
@@ -45,6 +62,6 @@ def get(session: Session, licence_id: str) -> Licence:
     return row
 
 
-def spdx_expression(licence: Licence) -> str:
+def spdx_expression(licence: NamedLicence) -> str:
     """An SPDX-syntax id: the real one, or a LicenseRef for licences SPDX does not list."""
     return licence.spdx or f"LicenseRef-{licence.id.replace('+', '-plus')}"

@@ -7,7 +7,7 @@ render; following `Pass.input_render_id` back gives the lineage. A run is one ex
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, and_, or_
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, and_, false, or_
 from sqlmodel import Field, SQLModel, col
 
 # 64-bit integers: BIGINT on PostgreSQL (int4 overflows with imported seeds and ns mtimes); SQLite's
@@ -109,6 +109,10 @@ class Render(SQLModel, table=True):
     signed_by: str | None = None
     signer_sha256: str | None = None
     manifest_hash: str | None = None
+    # A person's judgement (actions/marking.py): 1..5 stars or None, and hidden from searches that
+    # do not ask for hidden renders (search/sql.py, `Query.names_hidden`).
+    rating: int | None = Field(default=None, index=True)
+    hidden: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class Pass(SQLModel, table=True):

@@ -4,24 +4,13 @@ One builder serves `atlas show --json`, the PNG provenance chunk and `atlas veri
 cannot disagree about what the record is.
 """
 
-from datetime import UTC, datetime
-
 from sqlmodel import Session, select
 
 from atlas.core.catalogue import Catalogue, licence_ref, tables, tags_of
 from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run, flushed_id, produces_render
 from atlas.core.errors import AtlasError, NotFound
+from atlas.core.record.shape import RECORD_VERSION, timestamp
 from atlas.core.settings import MAX_INT
-
-RECORD_VERSION = 1
-
-
-def timestamp(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; atlas stores UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def model_ref(session: Session, model_id: int | None) -> dict | None:

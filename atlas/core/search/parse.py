@@ -6,7 +6,9 @@ Terms separated by spaces are ANDed; `OR` between terms makes alternatives (AND 
 `field:value` compares one field; a bare word is full-text over prompt and negative prompt.
 A leading `-` negates a term. Double quotes group a value and make it literal (no wildcards,
 ranges or comparisons). `sort:field` / `sort:-field` orders the results (default: newest first).
-The fields, their value types and aliases are those of `fields.REGISTRY`.
+The fields, their value types and aliases are those of `fields.REGISTRY`. A flag field is
+written alone, unquoted (`hidden`, `-hidden`); quoted (`"hidden"`) it is a word to search for.
+Hidden renders are left out of a query that does not name `hidden` (`Query.shows_hidden`).
 """
 
 import math
@@ -17,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from atlas.core.errors import BadInput
 from atlas.core.limits import MAX_QUERY_TERMS
 from atlas.core.search import fields
-from atlas.core.search.fields import DATE, INT, SIZE, TEXT
+from atlas.core.search.fields import DATE, FLAG, INT, SIZE, TEXT
 from atlas.core.settings import MAX_INT
 
 COMPARISONS = (">=", "<=", ">", "<")
@@ -71,6 +73,13 @@ class FullText:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """A yes/no field is set (`hidden`)."""
+
+    field: str
+
+
+@dataclass(frozen=True)
 class Not:
     query: object
 
@@ -98,6 +107,9 @@ NEWEST_FIRST = (Sort("created", True),)
 class Query:
     where: object  # And/Or/... or None for "everything"
     sort: tuple[Sort, ...] = NEWEST_FIRST
+    # Whether the query names `hidden` anywhere; when it does not, hidden renders are left out, as
+    # image browsers leave out what a person hid (digiKam's rejected, Lightroom's "hide rejected").
+    shows_hidden: bool = False
 
 
 # ---- tokenizer -------------------------------------------------------------------------------
@@ -259,8 +271,20 @@ def _range(name: str, low: str | None, high: str | None, tok: Token) -> Range:
 
 # ---- parser ----------------------------------------------------------------------------------
 
+def _flag(tok: Token) -> str | None:
+    """The flag field `tok` names, written alone and unquoted; None for any other token."""
+    if tok.key is None and not tok.quoted:
+        found = fields.lookup(tok.value)
+        if found is not None and found.type == FLAG:
+            return found.name
+    return None
+
+
 def _term(tok: Token):
-    if tok.key is None:
+    flag = _flag(tok)
+    if flag is not None:
+        query: object = Flag(flag)
+    elif tok.key is None:
         if not tok.value.strip():
             raise QuerySyntaxError("empty quoted text", tok.text, tok.column)
         value = tok.value
@@ -278,6 +302,9 @@ def _term(tok: Token):
         found = fields.lookup(tok.key)
         if found is None:
             raise QuerySyntaxError(f"unknown field {tok.key!r}; fields: {', '.join(sorted(fields.FIELDS))}",
+                                   tok.text, tok.column)
+        if found.type == FLAG:
+            raise QuerySyntaxError(f"{found.name} takes no value: write `{found.name}` or `-{found.name}`",
                                    tok.text, tok.column)
         query = _field_query(found.name, tok)
     return Not(query) if tok.negated else query
@@ -312,6 +339,7 @@ def parse(text: str) -> Query:
     current: list[object] = []
     sorts: list[Sort] = []
     last_or: Token | None = None
+    shows_hidden = False
     tokens = tokenize(text)
     if len(tokens) > MAX_QUERY_TERMS:  # each term is a nested SQL condition; SQLite caps the depth
         extra = tokens[MAX_QUERY_TERMS]
@@ -326,10 +354,11 @@ def parse(text: str) -> Query:
         elif tok.key is not None and tok.key.lower() == "sort":
             sorts.append(_sort(tok))
         else:
+            shows_hidden = shows_hidden or _flag(tok) == "hidden"
             current.append(_term(tok))
     if last_or is not None and not current:
         raise QuerySyntaxError("OR needs a term on each side", last_or.text, last_or.column)
     if current:
         alternatives.append(_collapse(And, current))
     where = _collapse(Or, alternatives) if alternatives else None
-    return Query(where, tuple(sorts) if sorts else NEWEST_FIRST)
+    return Query(where, tuple(sorts) if sorts else NEWEST_FIRST, shows_hidden)

@@ -5,52 +5,25 @@ A page costs one indexed query (plus one for its tags when asked), however large
 however many rows are shown: never a query per row, never the whole table in memory.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Label, func, select
+from sqlalchemy import Label, false, func, select
 from sqlmodel import Session, col
 
 from atlas.core.catalogue import tags_of
 from atlas.core.catalogue.tables import Render
 from atlas.core.search import sql
-from atlas.core.search.fields import FIELDS, Producer, ProducerModel
+from atlas.core.search.columns import Producer, ProducerModel
+from atlas.core.search.fields import FIELDS
 from atlas.core.search.parse import Query, parse
+from atlas.core.search.row import PAGE_SIZE, SORTS, Row, summary
 
-PAGE_SIZE = 100
-
-
-@dataclass(frozen=True)
-class Row:
-    id: int
-    created: datetime
-    width: int
-    height: int
-    model: str | None
-    sampler: str | None
-    steps: int | None
-    cfg: float | None
-    seed: int | None
-    licence: str | None
-    prompt: str
-    kind: str | None
-    negative_prompt: str
-    denoise: float | None
-    format: str
-    tool: str
-    author: str | None
-    sha256: str
-    store_path: str | None  # the file, as `Catalogue.file_of` reads it
-    linked_path: str | None
-    tags: tuple[str, ...] = ()  # filled only when `page` is asked for them
+__all__ = ["PAGE_SIZE", "ROW_COLUMNS", "SORT_FIELDS", "Row", "count", "page", "statement", "summary"]
 
 
 # Sortable columns: column key -> SQL expression over the search statement's tables
 # (the render, its producing pass `Producer` and that pass's model `ProducerModel`), from the field registry.
-SORT_FIELDS = {key: FIELDS[key].sort_key
-               for key in ("id", "created", "size", "model", "sampler", "steps", "cfg", "seed", "licence", "prompt")}
+SORT_FIELDS = {key: FIELDS[key].sort_key for key in SORTS}
 
 # An import pass keeps the model name it found in the file in its settings (no Model row).
 _MODEL_NAME = func.coalesce(ProducerModel.name, Producer.settings["model"].as_string())
@@ -63,7 +36,8 @@ ROW_COLUMNS: tuple[Label[Any], ...] = (
     col(Producer.negative_prompt).label("negative_prompt"), col(Producer.denoise).label("denoise"),
     col(Render.format).label("format"), col(Render.tool).label("tool"), col(Render.author).label("author"),
     col(Render.sha256).label("sha256"), col(Render.store_path).label("store_path"),
-    col(Render.linked_path).label("linked_path"),
+    col(Render.linked_path).label("linked_path"), col(Render.rating).label("rating"),
+    col(Render.hidden).label("hidden"),
 )
 
 
@@ -92,16 +66,6 @@ def page(session: Session, text: str | Query = "", offset: int = 0, limit: int =
 def count(session: Session, text: str | Query = "") -> int:
     """How many renders match query `text` (all renders when it is empty)."""
     if isinstance(text, str) and not text.strip():  # the common case: no joins needed
-        return session.execute(select(func.count()).select_from(Render)).scalar_one()
+        return session.execute(select(func.count()).select_from(Render).where(col(Render.hidden) == false())
+                               ).scalar_one()
     return sql.count(session, text)
-
-
-def summary(row: Row, path: Path | None) -> dict:
-    """One row as the flat dict `atlas search --json` prints (`path`: the row's file)."""
-    return {
-        "id": row.id, "created": row.created.isoformat(), "width": row.width, "height": row.height,
-        "format": row.format, "tool": row.tool, "author": row.author, "licence": row.licence, "sha256": row.sha256,
-        "path": str(path) if path else None, "kind": row.kind, "prompt": row.prompt,
-        "negative_prompt": row.negative_prompt, "seed": row.seed, "sampler": row.sampler, "steps": row.steps,
-        "cfg": row.cfg, "denoise": row.denoise, "model": row.model, "tags": list(row.tags),
-    }

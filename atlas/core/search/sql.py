@@ -16,8 +16,9 @@ from sqlmodel import Session, col
 from atlas.core import sampler_names as samplers
 from atlas.core.catalogue import fulltext
 from atlas.core.catalogue.tables import Pass, Render, Tag, produces_render
-from atlas.core.search.fields import FIELDS, Producer, ProducerModel
-from atlas.core.search.parse import And, FullText, Match, Not, Or, Query, Range, Size, parse
+from atlas.core.search.columns import Producer, ProducerModel
+from atlas.core.search.fields import FIELDS
+from atlas.core.search.parse import And, Flag, FullText, Match, Not, Or, Query, Range, Size, parse
 
 ESCAPE = "\\"
 
@@ -207,15 +208,26 @@ def condition(q, dialect: str):
         return _size(q)
     if isinstance(q, FullText):
         return _fulltext(q, dialect)
+    if isinstance(q, Flag):
+        return FIELDS[q.field].compared == true()
     raise TypeError(f"not a query object: {q!r}")
 
 
-def _base(query: Query, dialect: str):
-    producer_join = and_(col(Producer.render_id) == Render.id, produces_render(Producer))
-    return (select(Render)
-            .outerjoin(Producer, producer_join)
-            .outerjoin(ProducerModel, col(ProducerModel.id) == Producer.model_id)
-            .where(condition(query.where, dialect)))
+def filtered(query: Query, dialect: str):
+    """The condition a render must meet: the query's, and not hidden unless the query names `hidden`."""
+    found = condition(query.where, dialect)
+    return found if query.shows_hidden else and_(found, col(Render.hidden) == false())
+
+
+def base(query: Query, dialect: str, producer: bool = True):
+    """The renders matching `query` (no order), each joined to its producing pass and model;
+    `producer=False` leaves the joins out, for a caller that knows the condition names neither."""
+    stmt = select(Render)
+    if producer:
+        producer_join = and_(col(Producer.render_id) == Render.id, produces_render(Producer))
+        stmt = (stmt.outerjoin(Producer, producer_join)
+                .outerjoin(ProducerModel, col(ProducerModel.id) == Producer.model_id))
+    return stmt.where(filtered(query, dialect))
 
 
 def _order(query: Query):
@@ -229,7 +241,7 @@ def _order(query: Query):
 
 def statement(text_or_query, dialect: str = "sqlite"):
     query = parse(text_or_query) if isinstance(text_or_query, str) else text_or_query
-    return _base(query, dialect).order_by(*_order(query))
+    return base(query, dialect).order_by(*_order(query))
 
 
 def search(session: Session, text: str | Query, limit: int = 50, offset: int = 0) -> list[Render]:
@@ -242,6 +254,6 @@ def search(session: Session, text: str | Query, limit: int = 50, offset: int = 0
 def count(session: Session, text: str | Query) -> int:
     dialect = session.get_bind().dialect.name
     query = parse(text) if isinstance(text, str) else text
-    inner = _base(query, dialect).with_only_columns(Render.id).subquery()
+    inner = base(query, dialect).with_only_columns(Render.id).subquery()
     return session.execute(select(func.count()).select_from(inner)).scalar_one()
 
