@@ -121,8 +121,11 @@ def build(connection: sqlite3.Connection, render: sqlite3.Row) -> dict:
     last = chain[-1] if chain else None
     run = (_one(connection, "SELECT id, recipe_name FROM run WHERE id = ?", last["run_id"])
            if last is not None and last["run_id"] else None)
+    identity = _one(connection, "SELECT uuid FROM catalogue_identity")
     return {
         "atlas_record": RECORD_VERSION,
+        # As record/build.py: which catalogue the render id below belongs to.
+        **({"catalogue": identity["uuid"]} if identity else {}),
         "render": {
             "id": render["id"], "title": render["title"], "description": render["description"],
             "author": render["author"], "created": timestamp(_time(render["created"])),
