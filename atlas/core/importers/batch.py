@@ -119,7 +119,8 @@ def _pass_rows(facts: FileFacts, render_id: int, now) -> list[dict]:
     pass per earlier sampling pass, all on the file's render: each pass's seed, model, ... is then what
     search matches. The earlier passes carry their `position` (0 = the first sampling pass) and no run;
     the pass that made the file has none, as for any import (`tables.produces_render`). Every pass of a
-    multi-pass file says which it was in settings["pass"]; only the last keeps the raw metadata.
+    multi-pass file says which it was in settings["pass"]; only the last keeps the raw metadata and
+    the file's Content Credentials (settings["c2pa"]).
     """
     gen = facts.generation if has_values(facts.generation) else None
     row = {"kind": "import", "status": "completed", "render_id": render_id, "started": now, "ended": now,
@@ -130,6 +131,8 @@ def _pass_rows(facts: FileFacts, render_id: int, now) -> list[dict]:
     if gen is None:
         if facts.problem:
             row["settings"]["metadata_problem"] = facts.problem
+        if facts.c2pa:
+            row["settings"]["c2pa"] = facts.c2pa
         return [row]
     rows = []
     for position, step in enumerate([*gen.earlier, gen]):
@@ -141,6 +144,8 @@ def _pass_rows(facts: FileFacts, render_id: int, now) -> list[dict]:
                      "raw_metadata": facts.raw if step is gen else None})
     if facts.problem:
         rows[-1]["settings"]["metadata_problem"] = facts.problem
+    if facts.c2pa:
+        rows[-1]["settings"]["c2pa"] = facts.c2pa
     return rows
 
 

@@ -16,7 +16,7 @@ from atlas.core.catalogue.store import relative_path
 from atlas.core.errors import BadInput
 from atlas.core.files import png
 from atlas.core.files.regular import open_regular
-from atlas.core.importers import extract
+from atlas.core.importers import content_credentials, extract
 from atlas.core.importers.tools import Generation, interpret, json_safe
 
 FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
@@ -40,6 +40,7 @@ class FileFacts:
     store_created: bool = False  # whether this read put a new file there
     error: str | None = None  # why the file cannot be imported
     problem: str | None = None  # why its metadata could not be read (the file is still imported)
+    c2pa: dict | None = None  # its Content Credentials (content_credentials.summary), when it has any
 
 
 class StoreWriteFailed(Exception):
@@ -117,6 +118,7 @@ def _read(facts: FileFacts, path: Path, store_root: Path | None) -> None:
         except BadInput as exc:
             facts.problem = str(exc).replace(f"{path}: ", "")
     facts.raw = json_safe(facts.raw)
+    facts.c2pa = content_credentials.read(data, fmt)
     facts.sha256 = hashlib.sha256(data).hexdigest()
     if store_root is not None:
         facts.store_path, facts.store_created = _copy_into_store(store_root, facts.sha256, fmt, data)
