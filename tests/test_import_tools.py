@@ -201,6 +201,52 @@ def test_invokeai_sdxl_refiner_is_a_second_pass(tmp_path):
     assert gen.denoise == pytest.approx(0.2) and gen.settings["pass"] == {"index": 2, "of": 2, "name": "refiner"}
 
 
+def invokeai_hires(**extra) -> dict:
+    """A hires fix as InvokeAI writes it: width and height are the final size."""
+    return {**invokeai_metadata(), "width": 1536, "height": 1152, "hrf_enabled": True, "hrf_method": "ESRGAN",
+            "hrf_strength": 0.45, "hrf_scale": 1.5, **extra}
+
+
+def test_invokeai_hires_fix_is_a_second_pass(tmp_path):
+    gen = gen_of(tmp_path, "hrf.png", png({"invokeai_metadata": json.dumps(invokeai_hires())}))
+    [base] = gen.earlier
+    assert fields(base) == INVOKEAI  # 1536x1152 over the scale 1.5: the base's 1024x768
+    assert base.settings["pass"] == {"index": 1, "of": 2, "name": "base"}
+    assert fields(gen) == ("InvokeAI", "a glass teapot, studio light", "blurry", 1234567890, "DPM++ 2M", 32, 6.0,
+                           1536, 1152, "juggernautXL_v9", "blake3:5e1d0a0c2f")
+    assert gen.denoise == 0.45 and gen.settings["hrf_method"] == "ESRGAN"
+    assert gen.settings["pass"] == {"index": 2, "of": 2, "name": "hires fix"}
+
+
+def test_invokeai_hires_fix_without_its_scale_leaves_the_base_size_unknown(tmp_path):
+    doc = invokeai_hires(hrf_method="latent")
+    del doc["hrf_scale"]
+    gen = gen_of(tmp_path, "hrf.png", png({"invokeai_metadata": json.dumps(doc)}))
+    [base] = gen.earlier
+    assert (base.width, base.height, base.seed, base.steps) == (None, None, 1234567890, 32)
+    assert (gen.width, gen.height, gen.denoise, gen.settings["hrf_method"]) == (1536, 1152, 0.45, "latent")
+
+
+def test_invokeai_hires_fix_then_refiner_is_three_passes_each_searchable(catalogue, tmp_path):
+    doc = invokeai_hires(refiner_model={"key": "r1", "hash": "blake3:77aa", "name": "sdxl_refiner_1.0",
+                                        "base": "sdxl-refiner", "type": "main"},
+                         refiner_cfg_scale=5.0, refiner_steps=20, refiner_scheduler="euler", refiner_start=0.8)
+    path = tmp_path / "three.png"
+    path.write_bytes(png({"invokeai_metadata": json.dumps(doc)}))
+    gen = gen_of(tmp_path, "three.png", path.read_bytes())
+    base, hires = gen.earlier
+    assert [p.settings["pass"]["name"] for p in (base, hires, gen)] == ["base", "hires fix", "refiner"]
+    assert (base.width, hires.width, gen.width) == (1024, 1536, 1536)
+    assert (hires.denoise, gen.denoise) == (0.45, pytest.approx(0.2)) and gen.seed is None
+    report = import_paths(catalogue, [path], workers=1)
+    [entry] = report.imported
+    with catalogue.session() as session:
+        for query in ("seed:1234567890", "model:sdxl_refiner_1.0", "model:juggernautXL_v9", "steps:32",
+                      "steps:20", "denoise:0.45", 'sampler:"DPM++ 2M"', "sampler:Euler"):
+            assert [r.id for r in search.search(session, query)] == [entry["id"]], query
+        assert search.search(session, "denoise:0.5") == [] and search.search(session, "steps:21") == []
+
+
 def test_invokeai_graph_metadata_node(tmp_path):
     graph = {"id": "g", "nodes": {"core_metadata": {"id": "core_metadata", "type": "core_metadata",
                                                     **invokeai_metadata()}}, "edges": []}
