@@ -45,6 +45,14 @@ class Row:
     store_path: str | None  # the file, as `Catalogue.file_of` reads it
     linked_path: str | None
     tags: tuple[str, ...] = ()  # filled only when `page` is asked for them
+    seed_text: str | None = None  # a seed beyond the 64-bit column, as an import kept it (settings["seed"])
+
+    @property
+    def any_seed(self) -> int | None:
+        """The seed, whether in the column or kept as text."""
+        if self.seed is not None:
+            return self.seed
+        return int(self.seed_text) if self.seed_text and self.seed_text.lstrip("-").isdigit() else None
 
 
 # Sortable columns: column key -> SQL expression over the search statement's tables
@@ -63,7 +71,7 @@ ROW_COLUMNS: tuple[Label[Any], ...] = (
     col(Producer.negative_prompt).label("negative_prompt"), col(Producer.denoise).label("denoise"),
     col(Render.format).label("format"), col(Render.tool).label("tool"), col(Render.author).label("author"),
     col(Render.sha256).label("sha256"), col(Render.store_path).label("store_path"),
-    col(Render.linked_path).label("linked_path"),
+    col(Render.linked_path).label("linked_path"), Producer.settings["seed"].as_string().label("seed_text"),
 )
 
 
@@ -102,6 +110,6 @@ def summary(row: Row, path: Path | None) -> dict:
         "id": row.id, "created": row.created.isoformat(), "width": row.width, "height": row.height,
         "format": row.format, "tool": row.tool, "author": row.author, "licence": row.licence, "sha256": row.sha256,
         "path": str(path) if path else None, "kind": row.kind, "prompt": row.prompt,
-        "negative_prompt": row.negative_prompt, "seed": row.seed, "sampler": row.sampler, "steps": row.steps,
+        "negative_prompt": row.negative_prompt, "seed": row.any_seed, "sampler": row.sampler, "steps": row.steps,
         "cfg": row.cfg, "denoise": row.denoise, "model": row.model, "tags": list(row.tags),
     }
