@@ -1,6 +1,5 @@
 """atlas's own metadata extraction: files built here from the PNG, JPEG/EXIF, TIFF and WebP specs."""
 
-import gzip
 import io
 import random
 import struct
@@ -15,6 +14,7 @@ from atlas.core.errors import BadInput
 from atlas.core.files import png
 from atlas.core.importers import extract
 from tests.support import FIXTURES
+from tests.support.import_files import stealth_image
 
 JAPANESE = "桜の木の下の猫、夕焼け\nNegative prompt: ぼやけ\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 5"
 
@@ -246,24 +246,6 @@ def test_webp_as_pillow_writes_it_and_its_faults():
 
 
 # --- stealth ---------------------------------------------------------------------------------------
-
-def stealth_image(text: str, signature: bytes, mode="RGBA", size=(40, 30)) -> Image.Image:
-    payload = text.encode()
-    if signature.endswith(b"comp"):
-        payload = gzip.compress(payload)
-    bits = "".join(f"{b:08b}" for b in signature + struct.pack(">I", len(payload) * 8) + payload)
-    per_pixel = 1 if signature.startswith(b"stealth_png") else 3
-    image = Image.new(mode, size, (120, 130, 140, 254)[: len(mode)])
-    pixels = image.load()
-    height = size[1]
-    for i in range(0, len(bits), per_pixel):  # column by column, top to bottom
-        x, y = divmod(i // per_pixel, height)
-        value = list(pixels[x, y])
-        for k, bit in enumerate(bits[i:i + per_pixel]):
-            channel = 3 if per_pixel == 1 else k
-            value[channel] = (value[channel] & ~1) | int(bit)
-        pixels[x, y] = tuple(value)
-    return image
 
 
 @pytest.mark.parametrize(("signature", "mode"), [(b"stealth_pnginfo", "RGBA"), (b"stealth_pngcomp", "RGBA"),

@@ -1,6 +1,5 @@
 """Import of renders made by other tools: real files from sd-parsers' fixtures, on SQLite and PostgreSQL."""
 
-import hashlib
 import json
 import shutil
 
@@ -15,6 +14,7 @@ from atlas.core.importers.batch import import_file, import_paths
 from atlas.core.record.build import producing_pass
 from atlas.core.search import sql as search
 from tests.support import FIXTURES
+from tests.support.import_files import digest_tree
 
 PARSERS = FIXTURES / "parsers"
 LANDSCAPE_NEG = "(hands), text, error, cropped"
@@ -54,11 +54,6 @@ EXPECTED = {
                                      "lowres, bad anatomy, bad hands", 2253955223, 50, "Euler a", 10.0,
                                      (None, None), "Stable Diffusion"),
 }
-
-
-def digest_tree(root):
-    return {p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture

@@ -16,24 +16,7 @@ from atlas.core.importers.extract import extract
 from atlas.core.importers.tools import interpret
 from atlas.core.record.build import producing_pass
 from atlas.core.search import sql as search
-
-SEED15 = 987654321098765  # a 15-digit seed, as ComfyUI's random seeds are
-CKPT = "sd_xl_base_1.0.safetensors"
-
-
-def base_graph(seed=SEED15, save="SaveImage") -> dict:
-    return {
-        "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": CKPT}},
-        "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 832, "height": 1216, "batch_size": 1}},
-        "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a red fox in snow\n", "clip": ["4", 1]}},
-        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry", "clip": ["4", 1]}},
-        "3": {"class_type": "KSampler", "inputs": {
-            "seed": seed, "steps": 28, "cfg": 6.5, "sampler_name": "euler_ancestral", "scheduler": "karras",
-            "denoise": 1.0, "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0],
-            "latent_image": ["5", 0]}},
-        "8": {"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}},
-        "9": {"class_type": save, "inputs": {"filename_prefix": "ComfyUI", "images": ["8", 0]}},
-    }
+from tests.support.import_files import CKPT, SEED15, base_graph
 
 
 def png_with(path, graph, key="prompt"):

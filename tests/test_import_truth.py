@@ -11,8 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 from sqlmodel import select
-from test_import import digest_tree
-from test_import_tools import BUILDERS
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Pass, Render
@@ -21,6 +19,7 @@ from atlas.core.importers.batch import import_paths
 from atlas.core.importers.extract import extract
 from atlas.core.importers.tools import interpret
 from tests.support import FIXTURES
+from tests.support.import_files import BUILDERS, digest_tree
 
 RUNS = 20  # imports of the mixed folder, half with the process pool, half with one worker
 

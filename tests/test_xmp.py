@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from atlas.core.errors import BadInput
-from atlas.core.files import xmp
+from atlas.core.files import infotext, xmp
 
 
 def record(title, description, author, prompt="a cat") -> dict:
@@ -30,11 +30,25 @@ text = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=4
 def test_fields_round_trip(title, description, author):
     found = xmp.parse(xmp.build(record(title, description, author), provenance_json='{"a":"<&>"}'))
     assert found["dc:title"] == expected(title)
-    assert found["dc:description"] == expected(description)
+    assert found["atlas:Description"] == expected(description)
     assert found["dc:creator"] == [expected(author)]
     assert found["Iptc4xmpExt:DigitalSourceType"] == xmp.TRAINED_ALGORITHMIC_MEDIA
     assert found["xmpRights:WebStatement"] == "https://creativecommons.org/publicdomain/zero/1.0/"
     assert found["atlas:Provenance"] == '{"a":"<&>"}'
+
+
+def test_description_is_the_a1111_text_never_the_bare_prompt_or_a_caption():
+    """Image browsers' readers take XMP dc:description as the generation parameters: it must be the
+    A1111 text (prompt, negative, then the `Key: value` line), whatever caption the render has."""
+    rec = record("Harbour", "my caption", None, prompt="a lighthouse, at dusk")
+    rec["lineage"][0].update(negative_prompt="blurry", seed=18446744073709551615, steps=20, sampler="Euler a",
+                             cfg=7.0, width=96, height=64)
+    found = xmp.parse(xmp.build(rec))
+    prompt, negative, params = infotext.parse(found["dc:description"])
+    assert (prompt, negative) == ("a lighthouse, at dusk", "blurry")
+    assert params["Seed"] == "18446744073709551615" and params["Steps"] == "20" and params["Size"] == "96x64"
+    assert params["Sampler"] == "Euler a" and float(params["CFG scale"]) == 7.0
+    assert found["atlas:Description"] == "my caption"
 
 
 def test_title_falls_back_to_the_prompt_and_missing_fields_are_left_out():

@@ -2,8 +2,14 @@
 
 Written: IPTC DigitalSourceType trainedAlgorithmicMedia, dc:title/description/creator/rights,
 xmpRights:UsageTerms and WebStatement (the output licence URL), cc:license, xmp:CreatorTool and
-CreateDate, and in atlas's own namespace the model, its hash and its licence. Exports to JPEG/WebP
-also carry the whole provenance record as JSON in `atlas:Provenance` (PNG has its own chunk).
+CreateDate, and in atlas's own namespace the model, its hash, its licence and the render's own
+description. Exports to JPEG/WebP also carry the whole provenance record as JSON in
+`atlas:Provenance` (PNG has its own chunk).
+
+`dc:description` is the A1111 parameters text, the same as the PNG `parameters` chunk and the
+EXIF UserComment: image browsers' readers take it as the generation parameters, so a bare prompt
+(or a user's caption) there would hide the A1111 text from them. The user's description is
+`atlas:Description`.
 
 Reading takes any XMP packet (files atlas never made too), through defusedxml: no entity expansion.
 """
@@ -76,10 +82,12 @@ def fields(record: dict) -> dict:
     licence = render.get("licence")
     model = _last_model(record)
     version = (record["lineage"][-1].get("software") or {}).get("atlas")
+    from atlas.core.files.embed import parameters_text  # embed writes this packet: imported here, not above
+
     return {
         "Iptc4xmpExt:DigitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
         "dc:title": render.get("title") or first["prompt"][:200] or None,
-        "dc:description": render.get("description") or first["prompt"] or None,
+        "dc:description": parameters_text(record),
         "dc:creator": [render["author"]] if render.get("author") else [],
         "dc:rights": (f"{render['author'] + ', ' if render.get('author') else ''}"
                       f"licensed under {licence['name']}" if licence else None),
@@ -95,10 +103,12 @@ def fields(record: dict) -> dict:
         "atlas:ModelLicense": model["licence"]["name"] if model else None,
         "atlas:ModelLicenseURL": model["licence"]["url"] if model else None,
         "atlas:ModelLicenseSPDX": model["licence"]["spdx"] if model else None,
+        "atlas:Description": render.get("description") or None,
     }
 
 
-CONTAINERS = {"dc:title": "Alt", "dc:description": "Alt", "dc:rights": "Alt", "xmpRights:UsageTerms": "Alt",
+CONTAINERS = {"dc:title": "Alt", "dc:description": "Alt", "atlas:Description": "Alt", "dc:rights": "Alt",
+              "xmpRights:UsageTerms": "Alt",
               "dc:creator": "Seq"}
 
 

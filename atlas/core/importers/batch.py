@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlmodel import Session, col, select
 
 from atlas.core.catalogue import Catalogue
@@ -31,6 +31,8 @@ IN_CHUNK = 500  # values per SQL IN (...) list
 SAME_FILE_RETRIES = 3  # another importer may commit a file of the batch first, each time a new one
 NO_METADATA = "no_generation_metadata"  # the report's key for files catalogued without generation values
 NO_METADATA_FOUND = "no generation metadata found"  # the reason when a file simply has none
+RENDER_TABLE: Table = Render.__table__  # type: ignore[attr-defined]
+PASS_TABLE: Table = Pass.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -119,7 +121,8 @@ def _pass_rows(facts: FileFacts, render_id: int, now) -> list[dict]:
     pass per earlier sampling pass, all on the file's render: each pass's seed, model, ... is then what
     search matches. The earlier passes carry their `position` (0 = the first sampling pass) and no run;
     the pass that made the file has none, as for any import (`tables.produces_render`). Every pass of a
-    multi-pass file says which it was in settings["pass"]; only the last keeps the raw metadata.
+    multi-pass file says which it was in settings["pass"]; only the last keeps the raw metadata and
+    the file's Content Credentials (settings["c2pa"]).
     """
     gen = facts.generation if has_values(facts.generation) else None
     row = {"kind": "import", "status": "completed", "render_id": render_id, "started": now, "ended": now,
@@ -130,6 +133,8 @@ def _pass_rows(facts: FileFacts, render_id: int, now) -> list[dict]:
     if gen is None:
         if facts.problem:
             row["settings"]["metadata_problem"] = facts.problem
+        if facts.c2pa:
+            row["settings"]["c2pa"] = facts.c2pa
         return [row]
     rows = []
     for position, step in enumerate([*gen.earlier, gen]):
@@ -141,6 +146,8 @@ def _pass_rows(facts: FileFacts, render_id: int, now) -> list[dict]:
                      "raw_metadata": facts.raw if step is gen else None})
     if facts.problem:
         rows[-1]["settings"]["metadata_problem"] = facts.problem
+    if facts.c2pa:
+        rows[-1]["settings"]["c2pa"] = facts.c2pa
     return rows
 
 
@@ -215,11 +222,13 @@ def _insert(catalogue: Catalogue, readable: list[FileFacts], mode: str):
                 fresh.append(f)
         ids = []
         if fresh:
-            ids = list(session.scalars(insert(Render).returning(col(Render.id), sort_by_parameter_order=True),
+            # Core inserts on the tables: the ORM's bulk path costs more than the rows themselves.
+            renders, passes = RENDER_TABLE, PASS_TABLE
+            ids = list(session.scalars(insert(renders).returning(renders.c.id, sort_by_parameter_order=True),
                                        [_render_row(f, mode) for f in fresh]))
             now = utcnow()
-            session.execute(insert(Pass), [row for f, rid in zip(fresh, ids, strict=False)
-                                            for row in _pass_rows(f, rid, now)])
+            session.execute(insert(passes), [row for f, rid in zip(fresh, ids, strict=False)
+                                             for row in _pass_rows(f, rid, now)])
             known.update((f.sha256, rid) for f, rid in zip(fresh, ids, strict=False))
         session.commit()
     return fresh, duplicates, ids, known, stored

@@ -9,8 +9,9 @@
 - `invokeai_metadata` (3.x and later): JSON with positive_prompt, negative_prompt, seed, steps,
   cfg_scale, scheduler, width, height, strength, and `model`: {model_name, base_model} (3.x) or
   {key, hash, name, base, type} (4.x and later);
-  an SDXL refiner (refiner_model, refiner_steps, refiner_cfg_scale, refiner_scheduler,
-  refiner_start) makes it two passes;
+  a hires fix (hrf_enabled, hrf_method, hrf_strength, hrf_scale) makes it two passes, an SDXL
+  refiner (refiner_model, refiner_steps, refiner_cfg_scale, refiner_scheduler, refiner_start) one
+  more;
 - `invokeai_graph` (3.x and later): the node graph, read when no `invokeai_metadata` is beside it:
   its metadata node if it has one, else the model loader, noise, denoise and prompt nodes.
 """
@@ -85,22 +86,61 @@ def _model(gen: Generation, model) -> None:
 
 
 def _from_metadata(doc: dict) -> Generation:
-    """invokeai_metadata; with an SDXL refiner (refiner_model), two passes: the base, then the
-    refiner that takes over its latents at `refiner_start` (adding no noise: no seed of its own)."""
-    gen = _base_pass(doc)
+    """invokeai_metadata: one pass, or a lineage of them. A hires fix (hrf_enabled) is a second
+    pass; an SDXL refiner (refiner_model) one more after it (see `_hires_fix`, `_refiner`)."""
+    passes = [_base_pass(doc)]
+    hires = _hires_fix(doc, passes[0])
+    if hires is not None:
+        passes.append(hires)
+    refiner = _refiner(doc, passes[-1])
+    if refiner is not None:
+        passes.append(refiner)
+    if len(passes) == 1:
+        return passes[0]
+    names = ["base", *(["hires fix"] if hires is not None else []), *(["refiner"] if refiner is not None else [])]
+    for index, (step, name) in enumerate(zip(passes, names, strict=True), start=1):
+        step.settings["pass"] = {"index": index, "of": len(passes), "name": name}
+        step.settings["invokeai"] = passes[0].settings["invokeai"]
+    final = passes[-1]
+    final.earlier = passes[:-1]
+    return final
+
+
+def _hires_fix(doc: dict, base: Generation) -> Generation | None:
+    """InvokeAI's high resolution fix (hrf_enabled): the base pass at a smaller size, its latents (or
+    pixels, through an upscale model: hrf_method) enlarged, then denoised again at `hrf_strength`
+    with the same seed, steps, CFG, scheduler and model. The metadata's width and height are the
+    final size; the base size is that over hrf_scale when it is written (older versions chose it
+    from the model's native size and did not write it: left unknown)."""
+    if doc.get("hrf_enabled") is not True:
+        return None
+    hires = Generation(tool=TOOL, prompt=base.prompt, negative_prompt=base.negative_prompt, seed=base.seed,
+                       settings={k: v for k, v in base.settings.items() if k != "invokeai"})
+    number_fields(hires, base.steps, base.cfg, doc.get("hrf_strength"), base.width, base.height)
+    hires.sampler = base.sampler
+    method = doc.get("hrf_method")
+    if isinstance(method, str) and method:
+        hires.settings["hrf_method"] = method
+    scale = as_float(doc.get("hrf_scale"))
+    if scale is not None and scale > 1 and base.width and base.height:
+        base.width, base.height = round(base.width / scale), round(base.height / scale)
+    else:
+        base.width = base.height = None
+    return hires
+
+
+def _refiner(doc: dict, before: Generation) -> Generation | None:
+    """An SDXL refiner (refiner_model) takes over the latents of the pass `before` at
+    `refiner_start`, adding no noise: no seed of its own."""
     refiner = doc.get("refiner_model")
     if not isinstance(refiner, dict) or doc.get("refiner_steps") is None:
-        return gen
+        return None
     start = as_float(doc.get("refiner_start"))
-    final = Generation(tool=TOOL, prompt=gen.prompt, negative_prompt=gen.negative_prompt)
+    final = Generation(tool=TOOL, prompt=before.prompt, negative_prompt=before.negative_prompt)
     set_sampler(final, doc.get("refiner_scheduler"))
     number_fields(final, doc.get("refiner_steps"), doc.get("refiner_cfg_scale"),
-                  1 - start if start is not None and 0 < start < 1 else None, gen.width, gen.height)
+                  1 - start if start is not None and 0 < start < 1 else None, before.width, before.height)
     _model(final, refiner)
-    gen.settings["pass"], final.settings["pass"] = {"index": 1, "of": 2, "name": "base"}, {
-        "index": 2, "of": 2, "name": "refiner"}
-    final.settings["invokeai"] = gen.settings["invokeai"]
-    final.earlier = [gen]
     return final
 
 

@@ -22,6 +22,8 @@ from atlas.core.search import fields
 from atlas.core.search.fields import DATE, FLAG, INT, SIZE, TEXT
 from atlas.core.settings import MAX_INT
 
+MAX_SEED_SEARCH = 2**64 - 1  # the largest seed any tool writes (unsigned 64-bit)
+
 COMPARISONS = (">=", "<=", ">", "<")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -167,8 +169,11 @@ def _number(kind, text: str, tok: Token):
                                f"got {text!r}", tok.text, tok.column) from None
     if kind is float and not math.isfinite(value):  # NaN compares with nothing; no setting is infinite
         raise QuerySyntaxError(f"{tok.key} needs a number, got {text!r}", tok.text, tok.column)
-    if kind is int and abs(value) > MAX_INT:  # the database stores 64-bit integers at most
-        raise QuerySyntaxError(f"{tok.key} is out of range (at most 64-bit), got {text!r}", tok.text, tok.column)
+    # The database stores signed 64-bit integers; a seed may be unsigned 64-bit (ComfyUI's, Fooocus'):
+    # one beyond the signed range is kept as text, which `sql` matches too.
+    limit = MAX_SEED_SEARCH if kind is int and (tok.key or "").lower() == "seed" else MAX_INT
+    if kind is int and abs(value) > limit:
+        raise QuerySyntaxError(f"{tok.key} is out of range (at most {limit}), got {text!r}", tok.text, tok.column)
     return value
 
 

@@ -16,6 +16,7 @@ from atlas.core.catalogue.fulltext import FTS_TABLE, fts5_phrase, has_words
 from atlas.core.search.fields import FIELDS, FLAGS
 from atlas.core.search.parse import And, Flag, FullText, Match, Not, Or, Query, Range, Size, parse
 from atlas.core.search.row import PAGE_SIZE, Row
+from atlas.core.settings import MAX_INT
 
 ESCAPE = "\\"
 SQL_ESCAPE = "ESCAPE '\\'"
@@ -52,11 +53,12 @@ ROW_COLUMNS = (
     "render.id, render.created, render.width, render.height, "
     f"coalesce(producer_model.name, {_setting('model')}), pass.sampler, pass.steps, pass.cfg, pass.seed, "
     "render.licence_id, pass.prompt, pass.kind, pass.negative_prompt, pass.denoise, render.format, render.tool, "
-    "render.author, render.sha256, render.store_path, render.linked_path, render.rating, render.hidden")
+    "render.author, render.sha256, render.store_path, render.linked_path, render.rating, render.hidden, "
+    f"{_setting('seed')}")
 # The `Row` field each of ROW_COLUMNS fills, in order.
 ROW_FIELDS = ("id", "created", "width", "height", "model", "sampler", "steps", "cfg", "seed", "licence", "prompt",
               "kind", "negative_prompt", "denoise", "format", "tool", "author", "sha256", "store_path", "linked_path",
-              "rating", "hidden")
+              "rating", "hidden", "seed_text")
 
 
 class Builder:
@@ -194,8 +196,58 @@ class Builder:
             return f"{COLUMNS[q.field]} = 1"
         raise TypeError(f"not a query object: {q!r}")
 
+    # ---- seeds (as sql._seed_match, sql._seed_range) ---------------------------------------------
+
+    def seed_either(self, int_condition, text_condition) -> str:
+        """Over the seed column and the text seed an import keeps beyond the 64-bit column, on the
+        producing pass or an earlier one; a part that is None cannot match."""
+        def on(step: str) -> str:
+            parts = []
+            if int_condition is not None:
+                parts.append(int_condition(f"{step}.seed"))
+            if text_condition is not None:
+                parts.append(text_condition(_setting("seed", step)))
+            return "(" + " OR ".join(parts) + ")" if parts else "0"
+        return f"({on('pass')} OR {self.earlier(on)})"
+
+    def seed_match(self, value: int) -> str:
+        if abs(value) <= MAX_INT:
+            return self.seed_either(lambda column: f"{column} = {self.bind(value)}", None)
+        return self.seed_either(None, lambda text: f"{text} = {self.bind(str(value))}")
+
+    def digits_compare(self, text: str, op: str, bound: int) -> str:
+        """Decimal text against `bound`: longer is larger; at equal length the digits compare as text."""
+        digits = str(bound)
+        longer = f"length({text}) {'>' if op in ('>', '>=') else '<'} {self.bind(len(digits))}"
+        same = f"length({text}) = {self.bind(len(digits))} AND {text} {op} {self.bind(digits)}"
+        return f"({longer} OR ({same}))"
+
+    def seed_range(self, q: Range) -> str:
+        low, high = (bound if isinstance(bound, int) else None for bound in (q.low, q.high))
+
+        def column_range(column: str) -> str:
+            parts = []
+            if low is not None:
+                parts.append(f"{column} {'>=' if q.low_inclusive else '>'} {self.bind(low)}")
+            if high is not None and high <= MAX_INT:
+                parts.append(f"{column} {'<=' if q.high_inclusive else '<'} {self.bind(high)}")
+            return "(" + " AND ".join(parts) + ")" if parts else f"{column} IS NOT NULL"
+
+        def text_range(text: str) -> str:
+            parts = [f"{text} NOT LIKE '-%'"]
+            if low is not None and low > MAX_INT:
+                parts.append(self.digits_compare(text, ">=" if q.low_inclusive else ">", low))
+            if high is not None:
+                parts.append(self.digits_compare(text, "<=" if q.high_inclusive else "<", high))
+            return "(" + " AND ".join(parts) + ")"
+
+        return self.seed_either(column_range if low is None or low <= MAX_INT else None,
+                                text_range if high is None or high > MAX_INT else None)
+
     def match(self, q: Match) -> str:
         name, value = q.field, q.value
+        if name == "seed" and isinstance(value, int):
+            return self.seed_match(value)
         if isinstance(value, (int, float)):
             return self.or_earlier(name, lambda column: f"{column} = {self.bind(value)}", True)
         if name in ("tag", "kind", "model", "model-hash", "sampler", "schedule"):
@@ -204,6 +256,9 @@ class Builder:
         return self.or_earlier(name, lambda column: self.text_match(column, value, q.glob, contains), False)
 
     def range(self, q: Range) -> str:
+        if q.field == "seed":
+            return self.seed_range(q)
+
         def build(column: str) -> str:
             parts = []
             if q.low is not None:

@@ -37,7 +37,15 @@ class Row:
     linked_path: str | None
     rating: int | None = None
     hidden: bool = False
+    seed_text: str | None = None  # a seed beyond the 64-bit column, as an import kept it (settings["seed"])
     tags: tuple[str, ...] = ()  # filled only when `page` is asked for them
+
+    @property
+    def any_seed(self) -> int | None:
+        """The seed, whether in the column or kept as text."""
+        if self.seed is not None:
+            return self.seed
+        return int(self.seed_text) if self.seed_text and self.seed_text.lstrip("-").isdigit() else None
 
 
 def summary(row: Row, path: Path | None) -> dict:
@@ -46,7 +54,7 @@ def summary(row: Row, path: Path | None) -> dict:
         "id": row.id, "created": row.created.isoformat(), "width": row.width, "height": row.height,
         "format": row.format, "tool": row.tool, "author": row.author, "licence": row.licence, "sha256": row.sha256,
         "path": str(path) if path else None, "kind": row.kind, "prompt": row.prompt,
-        "negative_prompt": row.negative_prompt, "seed": row.seed, "sampler": row.sampler, "steps": row.steps,
+        "negative_prompt": row.negative_prompt, "seed": row.any_seed, "sampler": row.sampler, "steps": row.steps,
         "cfg": row.cfg, "denoise": row.denoise, "model": row.model, "rating": row.rating,
         "hidden": bool(row.hidden), "tags": list(row.tags),
     }

@@ -37,7 +37,7 @@ ROW_COLUMNS: tuple[Label[Any], ...] = (
     col(Render.format).label("format"), col(Render.tool).label("tool"), col(Render.author).label("author"),
     col(Render.sha256).label("sha256"), col(Render.store_path).label("store_path"),
     col(Render.linked_path).label("linked_path"), col(Render.rating).label("rating"),
-    col(Render.hidden).label("hidden"),
+    col(Render.hidden).label("hidden"), Producer.settings["seed"].as_string().label("seed_text"),
 )
 
 

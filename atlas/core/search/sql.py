@@ -19,6 +19,7 @@ from atlas.core.catalogue.tables import Pass, Render, Tag, produces_render
 from atlas.core.search.columns import Producer, ProducerModel
 from atlas.core.search.fields import FIELDS
 from atlas.core.search.parse import And, Flag, FullText, Match, Not, Or, Query, Range, Size, parse
+from atlas.core.settings import MAX_INT
 
 ESCAPE = "\\"
 
@@ -132,6 +133,63 @@ def _or_earlier_pass(matcher):
     return match
 
 
+def _seed_either(int_condition, text_condition):
+    """A seed condition over the seed column and the text seed an import keeps when the seed is
+    beyond the signed 64-bit column (settings["seed"], `importers.generation.set_seed`), on the
+    producing pass or an earlier one. Either part may be None: it cannot match."""
+    def on(step):
+        parts = []
+        if int_condition is not None:
+            parts.append(int_condition(col(step.seed)))
+        if text_condition is not None:
+            parts.append(text_condition(_imported("seed", step)))
+        return or_(*parts) if parts else false()
+    return or_(on(Producer), col(Render.id).in_(select(col(Earlier.render_id)).where(EARLIER, on(Earlier))))
+
+
+def _seed_match(value: int):
+    if abs(value) <= MAX_INT:  # text seeds are all beyond that: only the column can hold it
+        return _seed_either(lambda column: column == value, None)
+    return _seed_either(None, lambda text: text == str(value))
+
+
+def _digits_compare(text, op: str, bound: int):
+    """`text` (a seed written in decimal, positive, no leading zeros) `op` `bound`: longer is larger,
+    and at equal length the digits compare as text."""
+    digits = str(bound)
+    longer = {">": func.length(text) > len(digits), "<": func.length(text) < len(digits)}
+    same = func.length(text) == len(digits)
+    if op in (">", ">="):
+        return or_(longer[">"], and_(same, text >= digits if op == ">=" else text > digits))
+    return or_(longer["<"], and_(same, text <= digits if op == "<=" else text < digits))
+
+
+def _seed_range(q: Range):
+    """A seed range. The column part clamps the bounds to the column's range; text seeds (beyond
+    2**63-1; the negative ones are left out of ranges) take part when the range reaches them."""
+    low, high = (bound if isinstance(bound, int) else None for bound in (q.low, q.high))  # seeds are INT
+
+    def column_range(column):
+        parts = []
+        if low is not None:
+            parts.append(column >= low if q.low_inclusive else column > low)
+        if high is not None and high <= MAX_INT:
+            parts.append(column <= high if q.high_inclusive else column < high)
+        return and_(*parts) if parts else column.is_not(None)
+
+    def text_range(text):
+        parts = [text.not_like("-%")]
+        if low is not None and low > MAX_INT:
+            parts.append(_digits_compare(text, ">=" if q.low_inclusive else ">", low))
+        if high is not None:
+            parts.append(_digits_compare(text, "<=" if q.high_inclusive else "<", high))
+        return and_(*parts)
+
+    column_part = column_range if low is None or low <= MAX_INT else None
+    text_part = text_range if high is None or high > MAX_INT else None
+    return _seed_either(column_part, text_part)
+
+
 # Text fields whose condition is more than a comparison of their column: name -> (value, glob) -> condition.
 MATCHERS = {"tag": _tag, "kind": _lineage_has_kind, "model": _model, "model-hash": _model_hash,
             "sampler": _or_earlier_pass(_sampler), "schedule": _or_earlier_pass(_schedule)}
@@ -145,6 +203,8 @@ def _compared(name: str, dialect: str):
 
 def _match(q: Match, dialect: str):
     name, value = q.field, q.value
+    if name == "seed" and isinstance(value, int):
+        return _seed_match(value)
     if isinstance(value, (int, float)):
         return _or_earlier(name, lambda column: column == value, dialect)
     if name in MATCHERS:
@@ -160,6 +220,9 @@ FEW_VALUES = {f.name for f in FIELDS.values() if f.few_values}
 
 
 def _range(q: Range, dialect: str):
+    if q.field == "seed":
+        return _seed_range(q)
+
     def build(col):
         parts = []
         if q.low is not None:
