@@ -226,3 +226,48 @@ async def test_full_screen_preview(fixed):
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
+
+
+TINY_RECIPE = {
+    "name": "tiny", "model": "atlas-demo-tiny-sd", "prompt": "a tiny city", "negative_prompt": "", "seed": 11,
+    "txt2img": {"width": 64, "height": 64, "steps": 2, "sampler": "Euler a", "cfg": 7},
+    "passes": [{"repeat": 2, "passes": [{"outpaint": {"side": "right", "pixels": 16, "steps": 4, "denoise": 0.8}}]}],
+}
+
+
+@pytest.mark.slow
+async def test_a_run_stopped_midway_is_offered_for_resuming(demo_catalogue):
+    from sqlmodel import select
+
+    from atlas.core.catalogue.tables import Run
+    from atlas.engine.runner import RunProgress, run_recipe
+
+    class StopAtThirdPass(RunProgress):  # what quitting the TUI midway does to the worker's run
+        def start_pass(self, index, total, label):
+            if index == 3:
+                raise KeyboardInterrupt
+
+    catalogue = demo_catalogue
+    with pytest.raises(KeyboardInterrupt):
+        run_recipe(catalogue, TINY_RECIPE, progress=StopAtThirdPass())
+    with catalogue.session() as session:
+        stopped = session.exec(select(Run)).one()
+    assert stopped.status != "completed" and stopped.final_render_id is None
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        partial = row_ids(app)
+        assert len(partial) == 2  # the txt2img pass and the first outpaint
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceMenu) and f"run {stopped.id}" in app.screen.title_text
+        await pilot.press("u")
+        await settle(pilot)
+        assert app.job is None, messages(app)
+        shown = row_ids(app)
+    assert len(shown) == 3
+    with catalogue.session() as session:
+        runs = session.exec(select(Run)).all()
+    assert len(runs) == 1 and runs[0].status == "completed" and runs[0].final_render_id == max(shown)
+    lineage = detail.detail(catalogue, runs[0].final_render_id)["record"]["lineage"]
+    assert [step["kind"] for step in lineage] == ["txt2img", "outpaint", "outpaint"]

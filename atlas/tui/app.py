@@ -54,6 +54,7 @@ class AtlasApp(FileActions, App):
                    ("click header", "sort by that column (again: flip the direction)"),
                    ("home/end", "first / last row of the whole result"),
                    ("f5, ctrl+r", "run the query again (new renders show)"),
+                   ("r", "asks first: seed and settings; a render of an unfinished run: resume it"),
                    ("space", "select the row (e, t, v, r then act on every selected row)"),
                    ("V", "select a range: V, move, V again; escape clears the selection"),
                    ("in a render", "arrows walk the lineage; a pass previews its own output; p: the render's"),
@@ -274,6 +275,8 @@ class AtlasApp(FileActions, App):
         ids = self.targets()
         if not ids:
             return
+        if len(ids) == 1 and self.offer_resume(ids[0]):
+            return
         found = []
         for render_id in ids:
             try:
@@ -282,15 +285,59 @@ class AtlasApp(FileActions, App):
                 self.fail(exc, "cannot re-run")
                 return
         if len(found) == 1:
-            from atlas.tui.screens.rerun import RerunDialog
-
-            render_id, settings = found[0]
-            self.push_screen(RerunDialog(render_id, settings),
-                             lambda chosen: self.start_reruns([(render_id, chosen)]) if chosen else None)
+            self.new_rerun(found[0][0])
             return
         self.push_screen(ConfirmDialog("Re-run", f"Make {len(found)} new renders, one from each selected render's "
                                        "settings with a new seed?", yes="Re-run", no="Cancel"),
                          lambda yes: self.start_reruns(found) if yes else None)
+
+    def offer_resume(self, render_id: int) -> bool:
+        """A render of a run that did not finish: offer to resume that run (or re-run as usual)."""
+        from atlas.tui.screens.dialogs import ChoiceMenu
+
+        try:
+            run = rerun.unfinished_run(self.catalogue, render_id)
+        except Exception:
+            return False  # the usual path says what is wrong
+        if run is None:
+            return False
+
+        def chosen(key: str | None) -> None:
+            if key == "u":
+                self.set_job({"label": f"resuming run {run['run_id']}", "done": 0, "total": None})
+                self.resume_worker(render_id, run["run_id"])
+            elif key == "n":
+                self.new_rerun(render_id)
+
+        self.push_screen(ChoiceMenu(f"Render {render_id} is from run {run['run_id']}, which is {run['status']}",
+                                    [("u", f"resume run {run['run_id']} at its first unfinished pass"),
+                                     ("n", "a new render from this render's settings")]), chosen)
+        return True
+
+    def new_rerun(self, render_id: int) -> None:
+        from atlas.tui.screens.rerun import RerunDialog
+
+        try:
+            settings = rerun.rerun_settings(self.catalogue, render_id)
+        except Exception as exc:
+            self.fail(exc, "cannot re-run")
+            return
+        self.push_screen(RerunDialog(render_id, settings),
+                         lambda chosen: self.start_reruns([(render_id, chosen)]) if chosen else None)
+
+    @work(thread=True, exclusive=True, group="rerun")
+    def resume_worker(self, render_id: int, run_id: int) -> None:
+        from atlas.engine.runner import resume
+
+        try:
+            run = resume(self.catalogue, run_id, progress=self.job_reporter())
+            if run.final_render_id is None:
+                raise RuntimeError(f"run {run_id} ended {run.status} without a final render")
+        except Exception as exc:
+            self.call_from_thread(self.set_job, None)
+            self.call_from_thread(self.fail, exc, f"resuming run {run_id} failed")
+            return
+        self.call_from_thread(self.rerun_done, render_id, run.final_render_id)
 
     def start_reruns(self, todo: list[tuple[int, dict]]) -> None:
         if self.job is not None:

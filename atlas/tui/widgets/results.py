@@ -31,7 +31,8 @@ COLUMNS = [Column("id", "id", 7, 0), Column("created", "created", 16, 4), Column
            Column("model", "model", 18, 0), Column("sampler", "sampler", 15, 1), Column("steps", "steps", 5, 2),
            Column("cfg", "CFG", 4, 3), Column("seed", "seed", 19, 0), Column("licence", "licence", 12, 5),
            Column("prompt", "prompt", 80, 0)]
-PROMPT_MIN = 24
+PROMPT_MIN = 24  # the least the prompt gets, when only the essentials are left
+PROMPT_WANT = 48  # other columns are dropped until the prompt has this much
 CELL_PADDING = 2  # DataTable pads each cell by one column on either side
 SCROLLBAR = 2
 PREFETCH = 20  # load the next page when the cursor is this close to either end of the window
@@ -46,11 +47,11 @@ def fit(text: str, width: int) -> str:
 
 def layout(width: int) -> list[Column]:
     """The columns for a table `width` cells wide: the essentials always, others while the prompt keeps
-    PROMPT_MIN cells; the prompt then takes the rest."""
+    PROMPT_WANT cells; the prompt then takes the rest (at least PROMPT_MIN)."""
     shown = list(COLUMNS)
 
     def needed(columns):
-        return sum(c.width + CELL_PADDING for c in columns if c.key != "prompt") + PROMPT_MIN + CELL_PADDING
+        return sum(c.width + CELL_PADDING for c in columns if c.key != "prompt") + PROMPT_WANT + CELL_PADDING
 
     for drop in sorted({c.drop for c in COLUMNS if c.drop}, reverse=True):
         if needed(shown) + SCROLLBAR <= width:
