@@ -8,7 +8,7 @@ list the records, and tests/test_search_fields.py checks that the README's list 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import SQLColumnExpression
+from sqlalchemy import SQLColumnExpression, func
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -70,7 +70,9 @@ REGISTRY = (
     SearchField("height", INT, "height in pixels", col(Render.height), sortable=True, few_values=True),
     SearchField("size", SIZE, "WIDTHxHEIGHT: 768x512, 768x* (sorts by area)", sortable=True,
                 order=col(Render.width) * col(Render.height)),
-    SearchField("model", TEXT, "model name (an imported render's too)", col(ProducerModel.name), sortable=True),
+    # Sorted by the name shown: an imported render has no Model row, its file's model name is in its settings.
+    SearchField("model", TEXT, "model name (an imported render's too)", col(ProducerModel.name), sortable=True,
+                order=func.coalesce(ProducerModel.name, col(Producer.settings)["model"].as_string())),
     SearchField("model-hash", TEXT, "model sha256 or its A1111 short hash (a prefix)", aliases=("hash",)),
     SearchField("licence", TEXT, "licence id of the render, e.g. CC0-1.0", col(Render.licence_id),
                 aliases=("license",), sortable=True),

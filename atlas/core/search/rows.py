@@ -47,14 +47,13 @@ class Row:
     tags: tuple[str, ...] = ()  # filled only when `page` is asked for them
 
 
-# An import pass keeps the model name it found in the file in its settings (no Model row).
-_MODEL_NAME = func.coalesce(ProducerModel.name, Producer.settings["model"].as_string())
 # Sortable columns: column key -> SQL expression over the search statement's tables
-# (the render, its producing pass `Producer` and that pass's model `ProducerModel`), from the field registry;
-# the model column sorts by the name it shows, an imported render's included.
+# (the render, its producing pass `Producer` and that pass's model `ProducerModel`), from the field registry.
 SORT_FIELDS = {key: FIELDS[key].sort_key
                for key in ("id", "created", "size", "model", "sampler", "steps", "cfg", "seed", "licence", "prompt")}
-SORT_FIELDS["model"] = _MODEL_NAME
+
+# An import pass keeps the model name it found in the file in its settings (no Model row).
+_MODEL_NAME = func.coalesce(ProducerModel.name, Producer.settings["model"].as_string())
 # Labelled with the names of `Row`'s fields, so a result row maps onto one by name.
 ROW_COLUMNS: tuple[Label[Any], ...] = (
     col(Render.id).label("id"), col(Render.created).label("created"), col(Render.width).label("width"),
