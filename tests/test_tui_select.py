@@ -271,3 +271,54 @@ async def test_a_run_stopped_midway_is_offered_for_resuming(demo_catalogue):
     assert len(runs) == 1 and runs[0].status == "completed" and runs[0].final_render_id == max(shown)
     lineage = detail.detail(catalogue, runs[0].final_render_id)["record"]["lineage"]
     assert [step["kind"] for step in lineage] == ["txt2img", "outpaint", "outpaint"]
+
+
+async def test_x_asks_before_stopping_the_running_job(fixed):
+    catalogue, _ids = fixed
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        assert any("nothing is running" in m for m in messages(app))
+        app.set_job({"label": "re-run of render 1", "done": 3, "total": 10})  # what a running re-run shows
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")
+        await pilot.pause()
+        assert not app.stop_asked
+        await pilot.press("x", "y")
+        await pilot.pause()
+        assert app.stop_asked and "stopping after this step" in app.job["label"]
+
+
+class StopAfterFirstStep(AtlasApp):
+    """Stops its re-run as soon as it has made one sampling step, as the x key's Stop answer does."""
+
+    def job_progress(self, done, total):
+        super().job_progress(done, total)
+        self.stop_asked = True
+
+
+@pytest.mark.slow
+async def test_a_stopped_recipe_rerun_is_interrupted_and_resumable(demo_catalogue):
+    from sqlmodel import select
+
+    from atlas.core.catalogue.tables import Run
+    from atlas.engine.runner import run_recipe
+
+    catalogue = demo_catalogue
+    first = run_recipe(catalogue, TINY_RECIPE)
+    app = StopAfterFirstStep(catalogue, image_mode="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.job is None
+        assert any("stopped; a recipe run stopped midway can be resumed" in m for m in messages(app)), messages(app)
+    with catalogue.session() as session:
+        runs = session.exec(select(Run).order_by(Run.id)).all()
+    assert [run.status for run in runs] == ["completed", "interrupted"] and runs[0].id == first.id

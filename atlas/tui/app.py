@@ -44,6 +44,7 @@ class AtlasApp(FileActions, App):
         Binding("O", "open_image", "open in the system viewer", show=False),
         Binding("f", "fullscreen", "full-screen preview", show=False),
         Binding("m", "metadata", "the file's raw metadata", show=False),
+        Binding("x", "stop_job", "stop the running re-run", show=False),
     ]
     # Keys of the screens, listed in the help screen beside the app's.
     SCREEN_KEYS = [("/", "focus the search bar"), ("enter", "run the query / open the selected render"),
@@ -69,6 +70,7 @@ class AtlasApp(FileActions, App):
         self.selected_id: int | None = None
         self.last_export: list[dict] | None = None
         self.job: dict | None = None  # the background job shown in every screen's job bar
+        self.stop_asked = False  # the user asked the running job to stop (checked between its steps)
 
     watch_interval: float | None = 5.0  # seconds between looks for renders added elsewhere
 
@@ -118,6 +120,7 @@ class AtlasApp(FileActions, App):
 
         def answered(yes: bool | None) -> None:
             if yes:
+                self.stop_asked = True  # the engine records the run as interrupted, so it can be resumed
                 self.exit()
 
         self.push_screen(ConfirmDialog("Quit?", f"{self.job['label']} is still going; quitting stops it and "
@@ -304,6 +307,7 @@ class AtlasApp(FileActions, App):
 
         def chosen(key: str | None) -> None:
             if key == "u":
+                self.stop_asked = False
                 self.set_job({"label": f"resuming run {run['run_id']}", "done": 0, "total": None})
                 self.resume_worker(render_id, run["run_id"])
             elif key == "n":
@@ -333,6 +337,9 @@ class AtlasApp(FileActions, App):
             run = resume(self.catalogue, run_id, progress=self.job_reporter())
             if run.final_render_id is None:
                 raise RuntimeError(f"run {run_id} ended {run.status} without a final render")
+        except JobStopped:
+            self.call_from_thread(self.stopped, f"run {run_id}")
+            return
         except Exception as exc:
             self.call_from_thread(self.set_job, None)
             self.call_from_thread(self.fail, exc, f"resuming run {run_id} failed")
@@ -344,6 +351,7 @@ class AtlasApp(FileActions, App):
             return
         first = todo[0][0]
         label = f"re-run of render {first}" if len(todo) == 1 else f"re-run of {len(todo)} renders"
+        self.stop_asked = False
         self.set_job({"label": label, "done": 0, "total": None})
         self.rerun_worker(todo)
 
@@ -354,6 +362,9 @@ class AtlasApp(FileActions, App):
         for render_id, settings in todo:
             try:
                 new_id = make_again(self.catalogue, settings, self.job_reporter())
+            except JobStopped:
+                self.call_from_thread(self.stopped, f"the re-run of render {render_id}")
+                return
             except Exception as exc:
                 self.call_from_thread(self.set_job, None)
                 self.call_from_thread(self.fail, exc, f"re-run of render {render_id} failed")
@@ -368,13 +379,40 @@ class AtlasApp(FileActions, App):
 
         class JobProgress(RunProgress):
             def start_pass(self, index, total, label):
+                app.stop_if_asked()
                 app.call_from_thread(app.set_job, {**(app.job or {}), "label": f"re-run: pass {index} of {total}, "
                                                    f"{label}", "done": 0, "total": None})
 
             def step(self, done, total):
+                app.stop_if_asked()
                 app.call_from_thread(app.job_progress, done, total)
 
         return JobProgress()
+
+    def stop_if_asked(self) -> None:
+        """In the worker, between steps: raise JobStopped when the user asked to stop the job."""
+        if self.stop_asked:
+            raise JobStopped
+
+    def action_stop_job(self) -> None:
+        if self.job is None:
+            self.notify("nothing is running", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.job is not None:
+                self.stop_asked = True
+                self.set_job({**self.job, "label": f"{self.job['label']}: stopping after this step"})
+
+        self.push_screen(ConfirmDialog("Stop?", f"Stop {self.job['label']} after the current step? A recipe "
+                                       "run can be resumed later (r on one of its renders).", yes="Stop",
+                                       no="Keep going"), answered)
+
+    def stopped(self, what: str) -> None:
+        self.set_job(None)
+        self.notify(f"{what} stopped; a recipe run stopped midway can be resumed with r on one of its renders",
+                    title="stopped", severity="warning")
+        self.refresh_results()
 
     def rerun_done(self, source_id: int, new_id: int, last: bool = True) -> None:
         if last:
@@ -417,3 +455,8 @@ def without_flag(exc: BaseException) -> BaseException:
     if isinstance(exc, BadInput) and text.startswith("--to "):
         return BadInput("export folder " + text[len("--to "):])
     return exc
+
+
+class JobStopped(KeyboardInterrupt):
+    """Raised in a re-run's worker when the user stops it: a KeyboardInterrupt, so the engine records
+    the pass and run as interrupted (as Ctrl-C would) and the run can be resumed."""
