@@ -14,6 +14,7 @@ from atlas.tui.screens.main import MainScreen
 from atlas.tui.widgets.lineage import LineageTree
 from atlas.tui.widgets.results import ResultsTable
 from tests.support import tui_catalogue
+from tests.support.tui_pilot import row_ids, search, settle, to_results
 from tests.support.tui_screen import messages, screen_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
@@ -27,26 +28,6 @@ def fixed(home):
     ids = tui_catalogue.build(catalogue, frozen=False)
     yield catalogue, ids
     catalogue.close()
-
-
-def row_ids(app) -> list[int]:
-    table = app.screen.query_one(ResultsTable)
-    return [int(key.value) for key in table.rows]
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def search(pilot, text: str) -> None:
-    await pilot.press("slash")
-    query = pilot.app.screen.query_one("#query")
-    query.value = ""
-    await pilot.press(*text) if text else None
-    await pilot.press("enter")
-    await settle(pilot)
 
 
 async def test_first_screen_lists_renders_newest_first(fixed):
@@ -95,8 +76,8 @@ async def test_a_syntax_error_shows_in_place_with_its_column(fixed):
         assert app.screen.query_one("#query").has_class("-invalid")
         shown = str(error.render())
         assert "column 5" in shown and "steps:abc" in shown
-        # the caret sits under the offending token (the input has a 2-cell border+padding)
-        assert shown.splitlines()[0] == " " * (5 - 1 + 2) + "^"
+        # the caret sits under the offending token (test_tui_fixes checks it against the screen)
+        assert shown.splitlines()[0] == " " * (5 - 1 + 3) + "^"
         await pilot.press("enter")  # refused: the rows do not change
         await pilot.pause()
         assert row_ids(app) == before
@@ -138,12 +119,13 @@ async def test_sorting_by_a_column(fixed):
         table = app.screen.query_one(ResultsTable)
         table.sort_by("cfg")  # what clicking the CFG header does
         await settle(pilot)
-        cfgs = [float(table.get_row(key)[6]) for key in table.rows]
+        cfg = table.get_column_index("cfg")
+        cfgs = [float(table.get_row(key)[cfg]) for key in table.rows]
         assert cfgs == sorted(cfgs) and cfgs[0] == 6.5
         assert "sorted by cfg" in screen_text(app)
         table.sort_by("cfg")  # again: the other way round
         await settle(pilot)
-        assert [float(table.get_row(key)[6]) for key in table.rows] == sorted(cfgs, reverse=True)
+        assert [float(table.get_row(key)[cfg]) for key in table.rows] == sorted(cfgs, reverse=True)
         # a header click goes through the same path
         await pilot.click(ResultsTable, offset=(2, 0))
         await settle(pilot)
@@ -178,7 +160,8 @@ async def test_a_row_opens_its_lineage_tree_with_every_pass(fixed):
         await settle(pilot)
         await search(pilot, "kind:upscale")
         assert row_ids(app)[0] == ids["chain"][-1]
-        await pilot.press("enter")  # the table has the focus after a query
+        await to_results(pilot)  # the focus stays in the search bar after enter; tab moves it
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, DetailScreen)
         tree = app.screen.query_one(LineageTree)
@@ -233,7 +216,7 @@ async def test_footer_shows_the_action_keys(fixed):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         footer = screen_text(app).splitlines()[-1]
-        for key in ("? help", "e export", "w wikitext", "c copy params", "v verify", "t tag", "r re-run"):
+        for key in ("? help", "e export", "w wikitext", "c copy", "v verify", "t tag", "r re-run", "q quit"):
             assert key in footer, key
 
 
@@ -284,7 +267,7 @@ async def test_copy_parameters_shows_the_a1111_text(fixed):
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("c")  # on the newest render: the last upscale of the chain
+        await pilot.press("c", "a")  # all parameters, of the newest render: the last upscale of the chain
         await settle(pilot)
         assert isinstance(app.screen, TextDialog)
         text = app.screen.query_one("#text").text
@@ -301,6 +284,7 @@ async def test_tag_and_verify(fixed):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await search(pilot, "lighthouse")
+        await to_results(pilot)
         await pilot.press("t")
         await pilot.pause()
         app.screen.query_one("#answer").value = "night storm"
@@ -309,6 +293,7 @@ async def test_tag_and_verify(fixed):
         assert any(f"render {target} tags: night storm" in m for m in messages(app))
         await search(pilot, "tag:storm")
         assert row_ids(app) == [target]
+        await to_results(pilot)
         await pilot.press("v")
         await settle(pilot)
         assert any(f"render {target} verified: no problems" in m for m in messages(app)), messages(app)
@@ -326,6 +311,7 @@ async def test_verify_reports_a_changed_file(fixed):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await search(pilot, "id:1")
+        await to_results(pilot)
         await pilot.press("v")
         await settle(pilot)
         assert isinstance(app.screen, TextDialog)
@@ -344,7 +330,7 @@ async def test_missing_file_is_a_notification_not_a_traceback(fixed):
         assert any("missing from the store" in m for m in messages(app))
         assert "file missing from the store" in screen_text(app)
         await pilot.press("o")  # open folder of a missing file: said, not raised
-        await pilot.press("c")  # the parameters come from the catalogue: still there
+        await pilot.press("c", "a")  # the parameters come from the catalogue: still there
         await settle(pilot)
         assert isinstance(app.screen, TextDialog)
     assert app.return_code in (0, None)
@@ -379,6 +365,7 @@ async def test_wikitext_shows_the_commons_page(fixed):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await search(pilot, "lighthouse")
+        await to_results(pilot)
         await pilot.press("w")
         await settle(pilot)
         assert isinstance(app.screen, TextDialog)
@@ -423,7 +410,9 @@ async def test_rerun_makes_a_new_render_in_a_worker(demo_catalogue):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert row_ids(app) == [source.id]
-        await pilot.press("r")
+        await pilot.press("r")  # asks first: the seed (and the settings) can be changed
+        await pilot.pause()
+        await pilot.press(*"777", "enter")
         await settle(pilot)
         # the job bar showed the worker's progress step by step, then went away
         steps = [(job["done"], job["total"], shown) for job, shown in app.seen if job]
@@ -435,7 +424,7 @@ async def test_rerun_makes_a_new_render_in_a_worker(demo_catalogue):
         assert new_id != source.id and app.selected_id == new_id
         assert any(f"render {new_id} made from the settings of render {source.id}" in m for m in messages(app))
     new = detail.detail(catalogue, new_id)["record"]["lineage"][0]
-    assert new["prompt"] == "a small test" and new["steps"] == STEPS and new["seed"] != 5
+    assert new["prompt"] == "a small test" and new["steps"] == STEPS and new["seed"] == 777
 
 
 TINY_RECIPE = {
@@ -459,6 +448,8 @@ async def test_rerun_of_a_run_s_final_render_runs_its_recipe_again(demo_catalogu
         await settle(pilot)
         assert row_ids(app)[0] == first.final_render_id
         await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("enter")  # a blank seed: a random one
         await settle(pilot)
         assert app.job is None, messages(app)
         new_id = row_ids(app)[0]
@@ -499,6 +490,7 @@ async def test_a_render_deleted_meanwhile_is_a_notification(fixed):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await search(pilot, "fox")
+        await to_results(pilot)
         with sqlite3.connect(catalogue.home.database_path) as other:  # another process removes it
             other.execute("DELETE FROM tag WHERE render_id = ?", (gone,))
             other.execute("DELETE FROM pass WHERE render_id = ?", (gone,))
@@ -508,6 +500,6 @@ async def test_a_render_deleted_meanwhile_is_a_notification(fixed):
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
         assert any(f"no render with id {gone}" in m for m in messages(app)), messages(app)
-        await pilot.press("c")
+        await pilot.press("c", "a")
         await settle(pilot)
         assert sum(f"no render with id {gone}" in m for m in messages(app)) == 2

@@ -33,8 +33,7 @@ def test_atlas_tui_in_a_real_terminal(catalogue, terminal):
     screen = terminal.capture()
     assert "a red fox in the snow" in screen and "DPM++ 2M Karras" in screen and "? help" in screen
 
-    terminal.keys("/")
-    terminal.type("fox")
+    terminal.enter_text("/", "fox")  # retried: keys sent while the app answers the terminal's queries can drop
     terminal.keys("Enter")
     terminal.wait_for("2 renders matching fox")
     screen = terminal.capture()
@@ -50,7 +49,7 @@ def test_atlas_tui_in_a_real_terminal(catalogue, terminal):
     terminal.type("kind:upscale")
     terminal.keys("Enter")
     terminal.wait_for("2 renders matching kind:upscale")
-    terminal.keys("Enter")  # the table has the focus: open the newest upscale
+    terminal.keys("Tab", "Enter")  # the focus stays in the search bar until tab: open the newest upscale
     terminal.wait_for("lineage: 17 passes")
     screen = terminal.capture()
     assert f"render {ids['chain'][-1]}" in screen
@@ -66,6 +65,64 @@ def test_atlas_tui_in_a_real_terminal(catalogue, terminal):
     terminal.keys("Escape")
     terminal.wait_for("2 renders matching kind:upscale")
     terminal.keys("q")
+    deadline = time.monotonic() + 10
+    while not terminal.dead() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert terminal.dead(), terminal.capture()
+    assert "Traceback" not in terminal.capture()
+
+
+def test_selected_rows_export_as_one_batch_and_a_rerun_keeps_the_shown_render(demo_catalogue, terminal, tmp_path):
+    """Select two rows (space), export them into one upload batch; then re-run from a detail screen
+    and check that its keys still act on the render it shows, not on the new one."""
+    import json
+
+    from atlas.core.record.write import RenderInfo
+    from atlas.engine.generate import Txt2ImgRequest, generate
+
+    catalogue = demo_catalogue
+    ids = tui_catalogue.build(catalogue, frozen=False)
+    source = generate(catalogue, Txt2ImgRequest(prompt="a small harbour", steps=4, width=64, height=64, seed=5,
+                                                model="atlas-demo-tiny-sd"), RenderInfo(licence_id="CC0-1.0")).id
+    home = str(catalogue.home.root)
+    catalogue.close()
+    target = tmp_path / "upload"
+    terminal.start([sys.executable, "-m", "atlas.cli.main", "--home", home, "tui", "--images", "halfcell"],
+                   env={"TERM": "xterm-256color", "COLUMNS": "150", "LINES": "45"})
+    terminal.wait_for("22 renders")
+    terminal.enter_text("/", "lighthouse OR garden")
+    terminal.keys("Enter")
+    terminal.wait_for("2 renders matching lighthouse OR garden")
+    terminal.keys("Tab", "space", "space")
+    terminal.wait_for("2 selected")
+    terminal.keys("e")
+    terminal.wait_for("Folder to write 2 renders")
+    terminal.keys("C-u")
+    terminal.type(str(target))
+    terminal.keys("Enter")
+    terminal.wait_for("2 renders exported to")
+    rows = [json.loads(line) for line in (target / "batch.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(row["render_id"] for row in rows) == sorted([ids["singles"][1], ids["singles"][2]])
+
+    terminal.keys("Escape")  # clears the selection
+    terminal.enter_text("/", f"id:{source}")
+    terminal.keys("Enter")
+    terminal.wait_for(f"1 render matching id:{source}")
+    terminal.keys("Tab", "Enter")
+    terminal.wait_for("lineage: 1 pass")
+    terminal.keys("r")
+    terminal.wait_for(f"Re-run render {source}")
+    terminal.keys("Enter")  # a blank seed: a random one
+    terminal.wait_for(f"made from the settings of render {source}", timeout=120)
+    terminal.keys("c", "a")
+    terminal.wait_for(f"A1111 parameters of render {source}")
+    screen = terminal.capture()
+    assert "a small harbour" in screen and "Seed: 5," in screen
+    terminal.keys("Escape", "Escape")
+    terminal.enter_text("/", "harbour")
+    terminal.keys("Enter")
+    terminal.wait_for("2 renders matching harbour")  # the source and the re-run made from it
+    terminal.keys("Tab", "q")  # in the search bar q is a letter: from the results it quits
     deadline = time.monotonic() + 10
     while not terminal.dead() and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -122,3 +122,46 @@ def build(catalogue: Catalogue, frozen: bool = True) -> dict:
                 denoise=0.1, width=64, height=64, model_id=checkpoint, upscaler_id=upscaler,
                 input_render_id=chain[-1], settings={"scale": 2, "tile": 64, "overlap": overlap}), image, info))
     return {"chain": chain, "singles": singles}
+
+
+# An A1111 txt2img infotext as the web UI writes it (v1.10): the fields atlas has no column for
+# (Schedule type, Clip skip, Version) must survive a copy of the parameters.
+A1111_PROMPT = "a mountain lake at sunrise, photograph"
+A1111_INFOTEXT = (f"{A1111_PROMPT}\nNegative prompt: fog, lowres\n"
+                  "Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 5.5, Seed: 1234567890123456789, "
+                  "Size: 64x64, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly, Clip skip: 2, Version: v1.10.1")
+A1111_LINKED_PROMPT = "a linked harbour at dusk"
+
+
+def add_imports(catalogue: Catalogue, folder) -> dict:
+    """Two A1111 PNGs imported: one copied into the store, one linked where it lies.
+    Returns {"copied": render id, "linked": render id, "linked_path": its file}."""
+    from pathlib import Path
+
+    from atlas.core.files import png
+    from atlas.core.importers.batch import import_paths
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for name, text, mode in (("copied", A1111_INFOTEXT, "copy"),
+                             ("linked", A1111_INFOTEXT.replace(A1111_PROMPT, A1111_LINKED_PROMPT), "link")):
+        path = folder / f"{name}.png"
+        data = png_bytes(picture(len(name), 64, 64))
+        path.write_bytes(png.with_text(data, [png.text_chunk("parameters", text)]))
+        before = _newest(catalogue)
+        import_paths(catalogue, [path], mode=mode, workers=1)
+        found[name] = _newest(catalogue)
+        assert found[name] != before, f"{path} was not imported"
+        found[f"{name}_path"] = path
+    return found
+
+
+def _newest(catalogue: Catalogue) -> int | None:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from atlas.core.catalogue.tables import Render
+
+    with catalogue.session() as session:
+        return session.exec(select(func.max(Render.id))).one()

@@ -3,7 +3,7 @@
 from sqlmodel import select
 
 from atlas.core.catalogue import Catalogue
-from atlas.core.catalogue.tables import Run
+from atlas.core.catalogue.tables import Pass, Run
 from atlas.core.errors import BadInput
 from atlas.core.record.build import build, get_render
 
@@ -32,3 +32,15 @@ def rerun_settings(catalogue: Catalogue, render_id: int | str) -> dict:
             "negative_prompt": step["negative_prompt"], "steps": step["steps"],
             "sampler": step["sampler"], "cfg": step["cfg"], "width": step["width"], "height": step["height"],
             "model": (step.get("model") or {}).get("name")}
+
+
+def unfinished_run(catalogue: Catalogue, render_id: int | str) -> dict | None:
+    """The recipe run that made `render_id` when that run did not complete (failed, interrupted, or
+    still marked running), as {"run_id", "status", "recipe_name"}; None otherwise."""
+    with catalogue.session() as session:
+        render = get_render(session, render_id)
+        step = session.exec(select(Pass).where(Pass.render_id == render.id)).first()
+        run = session.get(Run, step.run_id) if step is not None and step.run_id else None
+        if run is None or run.status == "completed":
+            return None
+        return {"run_id": run.id, "status": run.status, "recipe_name": run.recipe_name}

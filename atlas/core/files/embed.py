@@ -13,6 +13,9 @@ PROVENANCE_KEY = "atlas:provenance"
 def a1111_params(record: dict) -> tuple[str, str, dict]:
     """(prompt, negative prompt, ordered parameters) describing the last pass as A1111 would."""
     last = record["lineage"][-1]
+    written = (last.get("settings") or {}).get("infotext") if last["kind"] == "import" else None
+    if written:  # an imported file: its fields as its maker wrote them (Clip skip, Version... have no column)
+        return last.get("prompt") or "", last.get("negative_prompt") or "", dict(written)
     model = last.get("model") or {}
     # An atlas pass that recorded no source drew with the CPU (atlas's only source before there were others).
     seeds = seeding.infotext_from_settings(last.get("settings") or {}, last.get("sampler"),

@@ -6,7 +6,7 @@ model (`ProducerModel`); `sql` outer-joins both (a render may have neither).
 
 from typing import Any
 
-from sqlalchemy import SQLColumnExpression
+from sqlalchemy import SQLColumnExpression, func
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -26,4 +26,8 @@ COLUMNS: dict[str, SQLColumnExpression[Any]] = {
     "tool": col(Render.tool), "rating": col(Render.rating), "hidden": col(Render.hidden),
 }
 # Field name -> its sort expression, where that is not its column.
-ORDERS: dict[str, SQLColumnExpression[Any]] = {"size": col(Render.width) * col(Render.height)}
+# A model sorts by the name shown: an imported render has no Model row, its file's name is in its settings.
+ORDERS: dict[str, SQLColumnExpression[Any]] = {
+    "size": col(Render.width) * col(Render.height),
+    "model": func.coalesce(ProducerModel.name, col(Producer.settings)["model"].as_string()),
+}

@@ -41,7 +41,7 @@ COLUMNS = {
     "created": "render.created", "author": "render.author", "run": "pass.run_id", "tool": "render.tool",
     "rating": "render.rating", "hidden": "render.hidden",
 }
-ORDERS = {"size": "render.width * render.height"}
+ORDERS = {"size": "render.width * render.height", "model": f"coalesce(producer_model.name, {_setting('model')})"}
 # The pass column of the fields an earlier import pass may match too (`sql.PASS_FIELDS`).
 PASS_FIELDS = {"prompt": "prompt", "negative": "negative_prompt", "seed": "seed", "steps": "steps",
                "sampler": "sampler", "cfg": "cfg", "denoise": "denoise"}

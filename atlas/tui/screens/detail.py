@@ -15,7 +15,9 @@ from atlas.tui.widgets.preview import Preview
 
 
 class DetailScreen(Screen):
-    BINDINGS = [Binding("escape", "back", "back"), Binding("p", "preview_render", "preview this render", show=False)]
+    # q closes this screen as escape does (quitting the app from here is one key too easy).
+    BINDINGS = [Binding("escape,q", "back", "back"),
+                Binding("p", "preview_render", "preview this render", show=False)]
 
     def __init__(self, render_id: int, **kwargs):
         super().__init__(**kwargs)
@@ -51,6 +53,7 @@ class DetailScreen(Screen):
 
             self.app.notify(explain(exc), title=f"render {self.render_id}", severity="error")
             return False
+        facts["linked"] = is_linked(self.app.catalogue, facts["path"])
         self.facts = facts
         self.query_one(DetailPane).show(facts)
         if facts["exists"] and facts["c2pa"].startswith("signed"):
@@ -58,7 +61,7 @@ class DetailScreen(Screen):
         self.query_one(LineageTree).show(facts["record"]["lineage"], facts["pass_renders"])
         self.show_preview(self.render_id)
         if not facts["exists"]:
-            self.app.notify(f"render {self.render_id}: its file is missing from the store ({facts['path']})",
+            self.app.notify(missing_file_note(self.app.catalogue, self.render_id, facts["path"]),
                             title="missing file", severity="error")
         return True
 
@@ -92,7 +95,8 @@ class DetailScreen(Screen):
                 path = None
         from pathlib import Path
 
-        self.query_one(Preview).show(Path(path) if path else None)
+        gone = "linked file gone from where it was imported" if is_linked(self.app.catalogue, path) else None
+        self.query_one(Preview).show(Path(path) if path else None, gone)
         self.query_one("#preview-caption", Static).update(
             f"preview: render {render_id}" + ("" if render_id == self.render_id else " (a pass in the lineage)"))
 
@@ -108,3 +112,18 @@ class DetailScreen(Screen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def is_linked(catalogue, path: str | None) -> bool:
+    """Whether `path` is a linked import's file, where it lay when imported (not in the store)."""
+    from pathlib import Path
+
+    if not path:
+        return False
+    return not Path(path).is_relative_to(catalogue.store.root)
+
+
+def missing_file_note(catalogue, render_id: int, path: str | None) -> str:
+    if is_linked(catalogue, path):
+        return f"render {render_id}: its linked file is gone ({path}); it was imported without a copy"
+    return f"render {render_id}: its file is missing from the store ({path})"

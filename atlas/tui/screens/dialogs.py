@@ -57,3 +57,63 @@ class TextDialog(ModalScreen[None]):
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question; y or enter says yes, n or escape says no."""
+
+    BINDINGS = [Binding("escape,n", "answer(False)", "no"), Binding("y", "answer(True)", "yes")]
+
+    def __init__(self, title: str, question: str, yes: str = "Yes", no: str = "No", **kwargs):
+        super().__init__(**kwargs)
+        self.title_text, self.question, self.yes, self.no = title, question, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.question)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", variant="error", id="yes")
+                yield Button(f"{self.no} (n)", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # the safe answer is the default
+
+    @on(Button.Pressed, "#yes")
+    def said_yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def said_no(self) -> None:
+        self.dismiss(False)
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class ChoiceMenu(ModalScreen[str | None]):
+    """A few choices, each with its own key (and a button); escape cancels (result None)."""
+
+    def __init__(self, title: str, choices: list[tuple[str, str]], **kwargs):
+        """`choices`: (key, label) pairs; the result is the chosen key."""
+        super().__init__(**kwargs)
+        self.title_text, self.choices = title, choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.title_text, classes="dialog-title")
+            for key, label in self.choices:
+                yield Button(f"{key}  {label}", id=f"choice-{key}", classes="choice")
+            yield Label("escape: cancel", classes="dialog-note")
+
+    def on_key(self, event) -> None:
+        if event.key == "escape":
+            event.stop()
+            self.dismiss(None)
+        elif any(event.character == key for key, _label in self.choices):
+            event.stop()
+            self.dismiss(event.character)
+
+    @on(Button.Pressed, ".choice")
+    def chosen(self, event: Button.Pressed) -> None:
+        self.dismiss((event.button.id or "").removeprefix("choice-"))

@@ -6,10 +6,21 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from atlas.tui.errors import explain
+from atlas.core.search.parse import NEWEST_FIRST, parse
 from atlas.tui.widgets.job_bar import JobBar
 from atlas.tui.widgets.results import ResultsTable
 from atlas.tui.widgets.search_bar import SearchBar
+
+
+def typed_sort(text: str) -> str:
+    """The order a query asks for with `sort:` ('' for the default, newest first)."""
+    try:
+        order = parse(text).sort
+    except Exception:
+        return ""
+    if order == NEWEST_FIRST:
+        return ""
+    return ", ".join(f"{s.field} {'▼' if s.descending else '▲'}" for s in order)
 
 
 class MainScreen(Screen):
@@ -31,33 +42,55 @@ class MainScreen(Screen):
     def on_mount(self) -> None:
         self.run_query("")
         self.table.focus()
+        interval = getattr(self.app, "watch_interval", None)
+        if interval:
+            self.set_interval(interval, self.watch_catalogue)
 
-    def run_query(self, text: str) -> None:
-        try:
-            self.table.load(text)
-        except Exception as exc:  # a locked or broken database: say so, keep the old rows
-            self.app.notify(explain(exc), title="search failed", severity="error")
+    def run_query(self, text: str, keep: int | None = None) -> None:
+        """Run `text` in a worker; a locked or broken database is a notification, the old rows stay."""
+        self.table.load(text, keep=keep)
 
     @on(SearchBar.Submitted)
     def query_submitted(self, event: SearchBar.Submitted) -> None:
+        # The focus stays in the search bar: typing on must not fire the table's one-key actions.
+        if typed_sort(event.text):
+            self.table.clear_sort()  # what the user typed last wins over an earlier header click
         self.run_query(event.text)
-        if self.table.row_count:
-            self.table.focus()
 
     @on(ResultsTable.Loaded)
     def show_count(self, event: ResultsTable.Loaded) -> None:
-        if event.total is None:
+        self.update_status()
+        self.app.selected_id = self.table.current_id
+
+    @on(ResultsTable.Moved)
+    def marks_changed(self) -> None:
+        self.update_status()
+
+    def update_status(self) -> None:
+        table = self.table
+        if table.total is None:
             shown = "counting renders"
         else:
-            shown = f"{event.total:,} render{'s' if event.total != 1 else ''}"
-        query = self.table.text.strip()
-        sort = f" · sorted by {self.table.sort} {'▼' if self.table.descending else '▲'}" if self.table.sort else ""
-        self.query_one("#status", Static).update(f"{shown}{' matching ' + query if query else ''}{sort}")
-        self.app.selected_id = self.table.current_id
+            shown = f"{table.total:,} render{'s' if table.total != 1 else ''}"
+        query = table.text.strip()
+        # A column sort wins over a typed `sort:`; the status names the order in effect.
+        order = f"{table.sort} {'▼' if table.descending else '▲'}" if table.sort else typed_sort(table.text)
+        parts = [f"{shown}{' matching ' + query if query else ''}"]
+        if order:
+            parts.append(f"sorted by {order}")
+        if table.row_position is not None:
+            parts.append(f"row {table.row_position:,} of {table.total:,}" if table.total is not None
+                         else f"row {table.row_position:,}")
+        if table.marked:
+            parts.append(f"{len(table.marked)} selected (space toggles, V a range, escape clears)")
+        elif table.anchor is not None:
+            parts.append("range started: move, then V again")
+        self.query_one("#status", Static).update(" · ".join(parts))
 
     @on(DataTable.RowHighlighted, "#results")
     def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.app.selected_id = int(event.row_key.value)
+        self.update_status()
 
     @on(DataTable.RowSelected, "#results")
     def row_selected(self, event: DataTable.RowSelected) -> None:
@@ -67,6 +100,8 @@ class MainScreen(Screen):
         self.query_one("#query").focus()
 
     def action_focus_table(self) -> None:
+        if self.table.has_focus and (self.table.marked or self.table.anchor is not None):
+            self.table.clear_marks()
         self.table.focus()
 
     def select_render(self, render_id: int) -> None:
@@ -76,3 +111,26 @@ class MainScreen(Screen):
         except Exception:
             return
         self.table.move_cursor(row=index)
+
+    def watch_catalogue(self) -> None:
+        """New renders (from the CLI, another TUI) show by themselves while the list sits at its top."""
+        table = self.table
+        if table.busy or table.first_row or table.cursor_row > 0 or table.total is None or table.marked:
+            return
+        known, text = table.total, table.text
+
+        def work() -> None:
+            from atlas.core.actions import listing
+
+            try:
+                total = listing.count(self.app.catalogue, text)
+            except Exception:
+                return  # a locked catalogue: the next tick tries again
+            if total != known:
+                self.app.call_from_thread(self.catalogue_changed, text)
+
+        self.run_worker(work, thread=True, exclusive=True, group="watch")
+
+    def catalogue_changed(self, text: str) -> None:
+        if text == self.table.text and self.table.cursor_row == 0:
+            self.run_query(text)

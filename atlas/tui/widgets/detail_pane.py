@@ -7,6 +7,7 @@ from rich.markup import escape
 from textual.widgets import Static
 
 from atlas.core.terminal import safe
+from atlas.tui.widgets.lineage import number
 
 
 def short_path(path: str | None) -> str:
@@ -33,7 +34,7 @@ def facts_text(facts: dict) -> str:
         first, last = lineage[0], lineage[-1]
         lines.append(f"[b]prompt[/b]    {escape(first['prompt'])}")
         lines.append(f"[b]negative[/b]  {escape(first['negative_prompt'] or 'none')}")
-        params = [f"{label} {last[key]}" for label, key in (("sampler", "sampler"), ("steps", "steps"),
+        params = [f"{label} {number(last[key])}" for label, key in (("sampler", "sampler"), ("steps", "steps"),
                   ("CFG", "cfg"), ("seed", "seed"), ("denoising", "denoise")) if last.get(key) is not None]
         lines.append(f"[b]last pass[/b] {last['kind']}: {escape(', '.join(params))}")
     models = {}
@@ -41,6 +42,11 @@ def facts_text(facts: dict) -> str:
         for role in ("model", "upscaler"):
             if step.get(role):
                 models[step[role]["name"]] = step[role]
+    for step in lineage:  # an imported file names its model in its settings (atlas has no Model row for it)
+        settings = step.get("settings") or {}
+        if not step.get("model") and settings.get("model"):
+            hashed = f", model hash {settings['model_hash']}" if settings.get("model_hash") else ""
+            lines.append(f"[b]model[/b]     {escape(str(settings['model']))}{escape(hashed)} (as the file names it)")
     for model in models.values():
         demo = " [i](demo model: random weights)[/i]" if model["demo"] else ""
         licence = model["licence"]["name"] if model.get("licence") else "-"
@@ -49,9 +55,12 @@ def facts_text(facts: dict) -> str:
     output = render.get("licence")
     named = escape(f"{output['name']} ({output['id']})") if output else "none set"
     lines.append(f"[b]output licence[/b] {named}")
+    if render.get("tool") and render["tool"] != "atlas":
+        lines.append(f"[b]made with[/b] {escape(render['tool'])} (imported)")
     lines.append(f"[b]C2PA[/b]      {facts['c2pa']}")
     state = "" if facts["exists"] else "  [red](missing)[/red]"
-    lines.append(f"[b]file[/b]      {escape(short_path(facts['path']))}{state}")
+    linked = "  (linked, not copied)" if facts.get("linked") else ""
+    lines.append(f"[b]file[/b]      {escape(short_path(facts['path']))}{linked}{state}")
     for licence in facts["model_licences"]:
         if licence["output_rights"]:
             lines.append(f"[b]{escape(licence['name'])}[/b] on outputs: {escape(licence['output_rights'])}")

@@ -14,6 +14,13 @@ def size_of(step: dict) -> str:
     return f"{output.get('width')}x{output.get('height')}"
 
 
+def number(value):
+    """A float as a person writes it: 0.52, not the 0.5199999999999996 arithmetic left (other values as they are)."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
 def short(value) -> str:
     text = str(value)
     return text if len(text) <= 70 else text[:69] + "…"
@@ -24,7 +31,7 @@ class LineageTree(Tree):
 
     def show(self, lineage: list[dict], pass_renders: list[int]) -> None:
         self.clear()
-        self.root.set_label(f"lineage: {len(lineage)} passes")
+        self.root.set_label(f"lineage: {len(lineage)} pass{'es' if len(lineage) != 1 else ''}")
         self.root.expand()
         index = 0
         for group in groups(lineage):  # the grouping the Commons page tells, so the two agree
@@ -45,7 +52,7 @@ class LineageTree(Tree):
             node.add_leaf(f"render {render_id}")
         for key, label in SETTING_KEYS:
             if step.get(key) is not None:
-                node.add_leaf(safe(f"{label}: {step[key]}"))  # imported samplers and devices are any text
+                node.add_leaf(safe(f"{label}: {number(step[key])}"))  # imported samplers and devices are any text
         for key, value in (step.get("settings") or {}).items():
             node.add_leaf(safe(f"{key}: {short(value)}"))
         for role in ("model", "upscaler"):

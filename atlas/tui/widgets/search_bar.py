@@ -60,8 +60,9 @@ class SearchBar(Vertical):
             column = getattr(exc, "column", None)
             if column is None:
                 return str(exc)
-            # Columns from the parser count from 1 (a caret under the offending character).
-            caret = " " * (max(int(column), 1) - 1 + 2) + "^"
+            # Columns from the parser count from 1. The input's text starts 4 cells in (the search bar's
+            # padding 1, the input's border 1 and its padding 2), this line 1 cell in: 3 cells more.
+            caret = " " * (max(int(column), 1) - 1 + 3) + "^"
             return f"{caret}\n{exc}"
         return None
 
