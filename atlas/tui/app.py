@@ -37,6 +37,7 @@ class AtlasApp(App):
         Binding("t", "tag", "tag"),
         Binding("o", "open_folder", "open folder"),
         Binding("r", "rerun", "re-run"),
+        Binding("j", "runs", "runs and queue", show=False),
         Binding("q", "quit", "quit"),
     ]
     # Keys of the screens, listed in the help screen beside the app's.
@@ -92,6 +93,12 @@ class AtlasApp(App):
                     screen.select_render(select)
 
     # ---- actions -----------------------------------------------------------------------------
+
+    def action_runs(self) -> None:
+        from atlas.tui.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
