@@ -2,8 +2,10 @@
 moment a command dies at, every render row still names a store file whose bytes hash to the row's
 sha256, `atlas verify --all` says so, and `--repair-orphans` leaves no file that no row names.
 
-The moments are drawn from a seeded generator; the seed is printed (and named in every failure):
-`ATLAS_KILL_SEED=N` replays a run. `ATLAS_KILL_TRIALS` sets the count of the long version.
+The commands and kill moments are drawn from a seeded generator; the seed is printed (and named in
+every failure, with each trial's command and moment): `ATLAS_KILL_SEED=N` replays a run's draws
+(the moments scale with how fast commands ran here, see SPAN). `ATLAS_KILL_TRIALS` sets the count
+of the long version.
 The short version (five trials: one of each command) runs in CI; the long one is marked slow.
 """
 
@@ -32,10 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 LOCAL = ("generate", "import", "export", "run")
 WITH_QUEUE = (*LOCAL, "worker")
-# Seconds: a kill comes at a moment drawn uniformly from [0, SPAN] after the command starts. Each
-# is about how long the command takes undisturbed on two shared cores (interpreter and torch start
-# included), so kills land in start-up, in the work and, now and then, after a clean exit.
-SPAN = {"generate": 14.0, "import": 12.0, "export": 8.0, "run": 22.0, "worker": 30.0}
+# Seconds: a kill comes at a moment drawn uniformly from [0, span] after the command starts. Each
+# starts at about how long the command takes on two busy shared cores (interpreter and torch start
+# included); once a command of a kind exits before its kill, its span shrinks to that command's
+# run time, so later kills of that kind land inside the command on this machine, however fast.
+SPAN = {"generate": 14.0, "import": 12.0, "export": 8.0, "run": 22.0, "worker": 25.0}
 IMPORT_FILES = 40  # per import trial: each file is a write then a commit, and a moment to die between
 RECIPE = {
     "name": "kill-trial", "prompt": "a lighthouse", "model": "atlas-demo-tiny-sd",
@@ -65,6 +68,7 @@ class Trials:
         self.recipe = tmp_path / "kill-trial.yaml"
         self.recipe.write_text(yaml.safe_dump(RECIPE))
         self.log: list[str] = []  # one line per trial: what was killed when, and how it ended
+        self.span = dict(SPAN)
 
     def context(self) -> str:
         return f"ATLAS_KILL_SEED={self.seed}; trials so far:\n" + "\n".join(self.log)
@@ -125,7 +129,7 @@ class Trials:
 
     def trial(self, number: int, kind: str) -> None:
         arguments = self.command(kind, number)
-        delay = self.rng.uniform(0.0, SPAN[kind])
+        delay = self.rng.uniform(0.0, self.span[kind])
         process = subprocess.Popen([sys.executable, "-m", "atlas.cli.main", *arguments], cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env={**os.environ, **ONE_THREAD})
@@ -135,7 +139,9 @@ class Trials:
             family.update(descendants_of(process.pid))  # seen now: a child started later is seen later
             time.sleep(0.05)
         ended = process.poll()
-        if ended is None:
+        if ended is not None:
+            self.span[kind] = min(self.span[kind], time.monotonic() - started)
+        else:
             family.update(descendants_of(process.pid))
             process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
@@ -192,6 +198,7 @@ class Trials:
         repaired = run_atlas("verify", "--all", "--repair-orphans", "--grace", "0", "--json", cwd=ROOT)
         assert repaired.returncode == 0, f"{repaired.stdout}{repaired.stderr}\n{self.context()}"
         assert self.stored() == set(rows), self.context()  # no orphan, no temporary file left
+        print(f"   {len(rows)} render rows checked, {len(orphans)} orphan(s) found and removed")
 
     def run(self, count: int, kinds: tuple[str, ...]) -> None:
         print(f"kill trials: ATLAS_KILL_SEED={self.seed}")
