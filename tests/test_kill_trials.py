@@ -39,7 +39,8 @@ WITH_QUEUE = (*LOCAL, "worker")
 # included); once a command of a kind exits before its kill, its span shrinks to that command's
 # run time, so later kills of that kind land inside the command on this machine, however fast.
 SPAN = {"generate": 14.0, "import": 12.0, "export": 8.0, "run": 22.0, "worker": 25.0}
-IMPORT_FILES = 40  # per import trial: each file is a write then a commit, and a moment to die between
+IMPORT_FILES = 40
+AFTER_WRITE_S = 0.3  # per import trial: each file is a write then a commit, and a moment to die between
 RECIPE = {
     "name": "kill-trial", "prompt": "a lighthouse", "model": "atlas-demo-tiny-sd",
     "txt2img": {"width": 64, "height": 64, "steps": 2},
@@ -129,15 +130,23 @@ class Trials:
 
     def trial(self, number: int, kind: str) -> None:
         arguments = self.command(kind, number)
-        delay = self.rng.uniform(0.0, self.span[kind])
+        # Half the kills count from the moment the command's first file lands in the store, a
+        # moment later: between a file's write and its row's commit is where orphans are made,
+        # and a kill at a moment counted from the start rarely lands there.
+        after_write = kind != "export" and self.rng.random() < 0.5
+        delay = self.rng.uniform(0.0, AFTER_WRITE_S if after_write else self.span[kind])
+        before = self.stored_now()
         process = subprocess.Popen([sys.executable, "-m", "atlas.cli.main", *arguments], cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    env={**os.environ, **ONE_THREAD})
         started = time.monotonic()
+        anchor = None if after_write else started
         family: set[int] = set()
-        while time.monotonic() - started < delay and process.poll() is None:
+        while process.poll() is None and (anchor is None or time.monotonic() - anchor < delay):
             family.update(descendants_of(process.pid))  # seen now: a child started later is seen later
-            time.sleep(0.05)
+            if anchor is None and self.stored_now() > before:
+                anchor = time.monotonic()
+            time.sleep(0.02 if anchor is None else 0.005)
         ended = process.poll()
         if ended is not None:
             self.span[kind] = min(self.span[kind], time.monotonic() - started)
@@ -149,7 +158,8 @@ class Trials:
         _, err = process.communicate(timeout=60)
         outcome = "killed" if ended is None else f"had exited {ended}"
         shown = " ".join(Path(a).name if a.startswith(str(self.tmp)) else a for a in arguments)
-        self.log.append(f"#{number} atlas {shown}: SIGKILL after {delay:.2f} s, {outcome}")
+        moment = f"{delay:.2f} s after its first store file" if after_write else f"after {delay:.2f} s"
+        self.log.append(f"#{number} atlas {shown}: SIGKILL {moment}, {outcome}")
         print(self.log[-1])
         if ended is not None:
             assert ended == 0, f"{kind} failed on its own:\n{err}\n{self.context()}"
@@ -176,6 +186,11 @@ class Trials:
         finally:
             catalogue.close()
         return {path: digest for path, digest in found if path is not None}
+
+    def stored_now(self) -> int:
+        """How many files the store holds now (temporary ones included)."""
+        root = self.home.store
+        return sum(len(files) for _, _, files in os.walk(root)) if root.exists() else 0
 
     def stored(self) -> set[str]:
         return {p.relative_to(self.store_root).as_posix() for p in self.store_root.rglob("*") if p.is_file()}
