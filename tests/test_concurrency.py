@@ -1,8 +1,9 @@
 """Several processes at once on one catalogue: build-once steps, run claims, writers that wait for
 each other instead of failing, import workers that die with their parent.
 
-The multi-writer test is small by default (WRITERS processes x RECORDS records); the full run of the
-whole demonstration is `ATLAS_CONCURRENCY_RECORDS=500` (8 x 500 = 4,000 records; long on a laptop).
+The multi-writer test runs small (WRITERS processes x RECORDS records, `ATLAS_CONCURRENCY_RECORDS`
+sets it) and at full size, the whole demonstration (8 x 500 = 4,000 records; long on a laptop:
+`-k full`).
 """
 
 import os
@@ -24,10 +25,11 @@ from atlas.core.catalogue import Catalogue, claims, retry
 from atlas.core.catalogue.database import HEAD, current_revision
 from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run, Tag, utcnow
 from atlas.core.errors import AtlasError
-from tests.support.processes import run_atlas
+from tests.support.processes import children_of, run_atlas, running
 
 WRITERS = 8
 RECORDS = int(os.environ.get("ATLAS_CONCURRENCY_RECORDS", "4"))
+FULL_RECORDS = 500
 ROOT = Path(__file__).resolve().parent.parent
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # eight torch processes on a few cores
 PROBLEMS = ("database is locked", "Traceback", "already exists", "already registered", "error")
@@ -363,28 +365,31 @@ def writers_home(any_home, demo_model_dir, tmp_path):
     return any_home, shared
 
 
-def test_writers_at_once_lose_nothing_and_see_no_lock_errors(writers_home, tmp_path):
+@pytest.mark.parametrize("records", [pytest.param(RECORDS, id="small"),
+                                     pytest.param(FULL_RECORDS, id="full", marks=pytest.mark.slow)])
+def test_writers_at_once_lose_nothing_and_see_no_lock_errors(writers_home, tmp_path, records):
     home, shared = writers_home
+    started = time.monotonic()
     folders = [tmp_path / f"writer-{i}" for i in range(WRITERS)]
     processes = []
     for index, folder in enumerate(folders):
         folder.mkdir()
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "tests.support.concurrent_writer", str(index), str(RECORDS), str(folder),
+            [sys.executable, "-m", "tests.support.concurrent_writer", str(index), str(records), str(folder),
              str(shared)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **ONE_THREAD}))
-    results = finish(processes, timeout=max(900, RECORDS * 20))
+    results = finish(processes, timeout=max(900, records * 20))
     for index, (code, _, err) in enumerate(results):
         assert not [p for p in PROBLEMS if p in err], f"writer {index} said:\n{err}"
         assert code == 0, f"writer {index}: {code} commands failed\n{err}"
     catalogue = Catalogue.open(home)
     try:
         with catalogue.session() as session:
-            assert session.exec(select(func.count()).select_from(Render)).one() == WRITERS * RECORDS + 1
+            assert session.exec(select(func.count()).select_from(Render)).one() == WRITERS * records + 1
             for index in range(WRITERS):
                 tagged = session.exec(select(func.count()).select_from(Tag)
                                       .where(Tag.name == f"writer-{index}")).one()
-                assert tagged == RECORDS
+                assert tagged == records
             seen = session.exec(select(Tag.name).where(Tag.render_id == shared, col(Tag.name).startswith("seen-by-")))
             assert sorted(seen.all()) == sorted(f"seen-by-{i}" for i in range(WRITERS))
             assert session.exec(select(Pass).where(Pass.status != "completed")).all() == []
@@ -396,32 +401,11 @@ def test_writers_at_once_lose_nothing_and_see_no_lock_errors(writers_home, tmp_p
         catalogue.close()
     verified = run_atlas("verify", "--all")
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert f"ok: {WRITERS * RECORDS + 1} checked, no problems" in verified.stdout
+    assert f"ok: {WRITERS * records + 1} checked, no problems" in verified.stdout
+    print(f"{WRITERS} writers x {records} records: {time.monotonic() - started:.0f} s")
 
 
 # --- import workers die with their parent ---------------------------------------------------------------
-
-def children_of(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (read from /proc: Linux)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie waiting to be reaped."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
 def test_sigkill_of_a_recursive_import_leaves_no_worker_alive(home, tmp_path):

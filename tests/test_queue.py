@@ -269,3 +269,30 @@ def test_the_schema_is_made_once_when_two_processes_start_together(pg_home):
         schema.ensure(catalogues[1])
     for catalogue in catalogues:
         catalogue.close()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads processes from /proc (Linux)")
+def test_sigkill_of_a_worker_with_several_processes_leaves_none_of_them(pg_home):
+    from tests.support.processes import children_of, running
+
+    parent = subprocess.Popen([sys.executable, "-m", "atlas.cli.main", "worker", "--concurrency", "2"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            workers = children_of(parent.pid)
+            time.sleep(0.05)
+        assert len(workers) == 2, "the worker processes did not start"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [pid for pid in workers if running(pid)] == []
+    finally:
+        for pid in workers:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+        if parent.poll() is None:
+            parent.kill()

@@ -11,11 +11,10 @@ from atlas.core.record import recipes
 from atlas.core.record.write import RenderInfo, check_licence
 from atlas.queue import app as queue_app
 from atlas.queue import schema
+from atlas.queue.board import JOB_STATES
 from atlas.queue.database import conninfo
 
-# procrastinate's job states, as the queue shows them
-STATES = {"todo": "queued", "doing": "running", "succeeded": "done", "failed": "failed",
-          "cancelled": "cancelled", "aborting": "running", "aborted": "cancelled"}
+STATES = JOB_STATES  # procrastinate's job states, as the queue shows them
 
 
 def open_queue(catalogue: Catalogue):

@@ -8,6 +8,7 @@ processes: each holds its own pipeline and torch state, which threads would shar
 """
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -84,8 +85,12 @@ async def requeue_stalled(app, worker: Worker, catalogue: Catalogue, stalled_aft
 
 def run_processes(arguments: list[str], count: int) -> int:
     """Run `count` single-job workers (`atlas ARGUMENTS`) and wait for them; SIGINT and SIGTERM are
-    passed on, so each finishes its job in hand. Returns the first non-zero exit code, else 0."""
-    children = [subprocess.Popen([sys.executable, "-m", "atlas.cli.main", *arguments]) for _ in range(count)]
+    passed on, so each finishes its job in hand. Returns the first non-zero exit code, else 0.
+    The workers die with this process: a SIGKILLed `atlas worker --concurrency N` would otherwise
+    leave them taking jobs, holding its caller's pipes (their runs resume elsewhere)."""
+    parent = os.getpid()
+    children = [subprocess.Popen([sys.executable, "-m", "atlas.cli.main", *arguments],
+                                 preexec_fn=lambda: die_with_parent(parent)) for _ in range(count)]
 
     def pass_on(signum, _frame):
         for child in children:
@@ -99,3 +104,19 @@ def run_processes(arguments: list[str], count: int) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return next((code for code in codes if code), 0)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """In a child between fork and exec: ask Linux to SIGKILL it when `parent` dies (the setting
+    survives exec). Elsewhere nothing is done: a worker there outlives a killed parent."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)

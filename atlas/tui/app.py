@@ -45,6 +45,7 @@ class AtlasApp(FileActions, App):
         Binding("f", "fullscreen", "full-screen preview", show=False),
         Binding("m", "metadata", "the file's raw metadata", show=False),
         Binding("x", "stop_job", "stop the running re-run", show=False),
+        Binding("j", "runs", "runs and queue", show=False),
     ]
     # Keys of the screens, listed in the help screen beside the app's.
     SCREEN_KEYS = [("/", "focus the search bar"), ("enter", "run the query / open the selected render"),
@@ -127,6 +128,12 @@ class AtlasApp(FileActions, App):
                                        "leaves it unfinished.", yes="Quit", no="Keep going"), answered)
 
     # ---- actions -----------------------------------------------------------------------------
+
+    def action_runs(self) -> None:
+        from atlas.tui.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
