@@ -1,7 +1,7 @@
 """Benchmark `atlas tui` on a large catalogue, run for real in tmux (not collected by pytest).
 
     python tests/benchmarks/bench_tui.py [--renders 100000] [--repeat 5] [--thumbs 1000]
-                                         [--only first,query,facets,thumbs,cold]
+                                         [--only first,query,facets,thumbs,cold] [--before CHECKOUT]
 
 Every figure is a ratio to a minimal Textual app measured in the same run, on the same machine,
 with the same tmux driver (what any Textual program costs), interleaved round by round so that
@@ -37,7 +37,10 @@ sys.path[:0] = [str(HERE), str(HERE.parents[1])]
 
 import make_catalogue  # noqa: E402
 
+from atlas.core.actions import browsing  # noqa: E402
+from atlas.core.actions.browsing import DeferredCatalogue  # noqa: E402
 from atlas.core.catalogue import Catalogue  # noqa: E402
+from atlas.core.catalogue.home import Home  # noqa: E402
 from atlas.core.search import facets, rows  # noqa: E402
 from tests.support.tmux_driver import Tmux, available  # noqa: E402
 
@@ -140,26 +143,36 @@ def expected(home: Path, query: str) -> tuple[str, list[int]]:
     return f"{n:,} render{'s' if n != 1 else ''} matching {query}", first
 
 
-def first_screen(argv: list[str], done) -> tuple[float, float]:
+def first_screen(argv: list[str], done, env: dict[str, str]) -> tuple[float, float]:
     """(wall, CPU) seconds from the start of `argv` in tmux to `done(screen)`."""
     with Tmux(*SIZE) as tmux:
-        t0 = tmux.start(argv, env={"TERM": "xterm-256color"})
+        t0 = tmux.start(argv, env={"TERM": "xterm-256color", **env})
         wall = wait_until(tmux, done, since=t0)
         return wall, tree_cpu(pane_pid(tmux))
 
 
-def first_screens(home: Path, minimal: Path, total: int, repeat: int) -> dict[str, tuple[list, list]]:
+def first_screens(home: Path, minimal: Path, total: int, repeat: int,
+                  before: Path | None = None) -> dict[str, tuple[list, list]]:
     ids = expected(home, "")[1]
-    cases = {"minimal Textual app": ([sys.executable, str(minimal)], lambda s: "minimal ready" in s),
-             f"atlas tui, first page of {total:,}": (tui_argv(home), lambda s: rows_on_screen(s, ids)),
-             "atlas tui, page and count": (tui_argv(home), lambda s: rows_on_screen(s, ids)
-                                           and f"{total:,} renders" in s)}
-    for argv, done in cases.values():  # .pyc files and the page cache warm, once
-        first_screen(argv, done)
+
+    def page(screen: str) -> bool:
+        return rows_on_screen(screen, ids)
+
+    def counted(screen: str) -> bool:
+        return rows_on_screen(screen, ids) and f"{total:,} renders" in screen
+
+    cases = {"minimal Textual app": ([sys.executable, str(minimal)], lambda s: "minimal ready" in s, {}),
+             f"atlas tui, first page of {total:,}": (tui_argv(home), page, {}),
+             "atlas tui, page and count": (tui_argv(home), counted, {})}
+    if before is not None:  # another checkout's atlas, for a before/after in the same run
+        cases[f"  {before.name}: first page"] = (tui_argv(home), page, {"PYTHONPATH": str(before)})
+        cases[f"  {before.name}: page and count"] = (tui_argv(home), counted, {"PYTHONPATH": str(before)})
+    for argv, done, env in cases.values():  # .pyc files and the page cache warm, once
+        first_screen(argv, done, env)
     found: dict[str, tuple[list, list]] = {name: ([], []) for name in cases}
     for _ in range(repeat):
-        for name, (argv, done) in cases.items():
-            wall, cpu = first_screen(argv, done)
+        for name, (argv, done, env) in cases.items():
+            wall, cpu = first_screen(argv, done, env)
             found[name][0].append(wall)
             found[name][1].append(cpu)
     return found
@@ -222,19 +235,21 @@ def query_round_trips(home: Path, total: int, repeat: int) -> tuple[dict[str, li
     return times, counted
 
 
-def core_times(home: Path, repeat: int) -> dict[str, float]:
-    catalogue = Catalogue.open(home)
+def core_times(home: Path, repeat: int) -> dict[str, tuple[float, float]]:
+    """(page, count) seconds of what the results table asks for, in-process (`actions/browsing.py`,
+    as the TUI reads), median of `repeat`."""
+    catalogue = DeferredCatalogue(Home.resolve(home), 2.0)
     out = {}
-    with catalogue.session() as session:
-        for query in QUERIES:
-            runs = []
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                rows.page(session, query)
-                rows.count(session, query)
-                runs.append(time.perf_counter() - t0)
-            out[query] = statistics.median(runs)
-    catalogue.close()
+    for query in QUERIES:
+        pages, counts = [], []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            browsing.page(catalogue, query)
+            t1 = time.perf_counter()
+            browsing.count(catalogue, query)
+            pages.append(t1 - t0)
+            counts.append(time.perf_counter() - t1)
+        out[query] = (statistics.median(pages), statistics.median(counts))
     return out
 
 
@@ -330,9 +345,13 @@ def cursor_frames(paths: list[Path], cache_root: Path | None) -> tuple[list[floa
                     while wanted[0] is None and not stop.is_set():
                         ready.wait()
                     path, wanted[0] = wanted[0], None
-                if path is not None:
-                    made = cache.get(path)
+                if path is None:
+                    continue
+                made = cache.get(path)
+                try:
                     self.call_from_thread(self.show, made)
+                except RuntimeError:  # the app has exited meanwhile (the cursor reached the end)
+                    return
 
         def show(self, made: Path):
             made.read_bytes()  # what a pane does with it on the UI thread: cheap
@@ -355,6 +374,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--thumbs", type=int, default=1_000, help="rows the cursor moves through (image files made)")
     parser.add_argument("--home", type=Path, help="an existing catalogue of --renders renders (else one is built)")
+    parser.add_argument("--before", type=Path, help="another atlas checkout whose first screen is measured too")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run, of {','.join(SECTIONS)}")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
@@ -381,7 +401,7 @@ def run(args, only: set[str], work: Path) -> int:
     print(f"{args.renders:,} renders, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}\n")
 
     if "first" in only:
-        report_first(first_screens(home, minimal, args.renders, r), r)
+        report_first(first_screens(home, minimal, args.renders, r, args.before), r)
 
     base_trip = None
     if "query" in only or "facets" in only:
@@ -393,8 +413,9 @@ def run(args, only: set[str], work: Path) -> int:
               f"Enter to its new row: {base_trip * 1000:.0f} ms")
         for query in QUERIES:
             t, c = statistics.median(trips[query]), statistics.median(counts[query])
+            alone_page, alone_count = core[query]
             print(f"  {query[:44]:<44} page {t * 1000:6.0f} ms {t / base_trip:5.2f}x   count {c * 1000:6.0f} ms "
-                  f"{c / base_trip:5.2f}x   core page+count alone {core[query] * 1000:6.0f} ms")
+                  f"{c / base_trip:5.2f}x   core: page {alone_page * 1000:4.0f}, count {alone_count * 1000:4.0f} ms")
 
     if "facets" in only:
         found = facet_times(home, r)
@@ -429,7 +450,7 @@ def run(args, only: set[str], work: Path) -> int:
         import bench_cold_start
 
         print()
-        bench_cold_start.main(["--home", str(home), "--repeat", str(max(r, 5))])
+        bench_cold_start.main(["--home", str(home), "--renders", str(args.renders), "--repeat", str(max(r, 5))])
     return 0
 
 
