@@ -33,7 +33,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1])]
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(ROOT)]
+THIS = {"PYTHONPATH": str(ROOT)}  # the atlas of this checkout (not the one the venv installed)
 
 import make_catalogue  # noqa: E402
 
@@ -78,7 +80,8 @@ SIZE = (160, 45)
 
 
 def tui_argv(home: Path) -> list[str]:
-    return [sys.executable, "-m", "atlas.cli.main", "--home", str(home), "tui", "--images", "halfcell"]
+    # -P: atlas comes from PYTHONPATH (this checkout, or --before's), never from the current folder.
+    return [sys.executable, "-P", "-m", "atlas.cli.main", "--home", str(home), "tui", "--images", "halfcell"]
 
 
 # ---- process CPU time ------------------------------------------------------------------------------
@@ -162,11 +165,11 @@ def first_screens(home: Path, minimal: Path, total: int, repeat: int,
         return rows_on_screen(screen, ids) and f"{total:,} renders" in screen
 
     cases = {"minimal Textual app": ([sys.executable, str(minimal)], lambda s: "minimal ready" in s, {}),
-             f"atlas tui, first page of {total:,}": (tui_argv(home), page, {}),
-             "atlas tui, page and count": (tui_argv(home), counted, {})}
+             f"atlas tui, first page of {total:,}": (tui_argv(home), page, THIS),
+             "atlas tui, page and count": (tui_argv(home), counted, THIS)}
     if before is not None:  # another checkout's atlas, for a before/after in the same run
-        cases[f"  {before.name}: first page"] = (tui_argv(home), page, {"PYTHONPATH": str(before)})
-        cases[f"  {before.name}: page and count"] = (tui_argv(home), counted, {"PYTHONPATH": str(before)})
+        cases[f"  {before.name}: first page"] = (tui_argv(home), page, {"PYTHONPATH": str(before.resolve())})
+        cases[f"  {before.name}: page and count"] = (tui_argv(home), counted, {"PYTHONPATH": str(before.resolve())})
     for argv, done, env in cases.values():  # .pyc files and the page cache warm, once
         first_screen(argv, done, env)
     found: dict[str, tuple[list, list]] = {name: ([], []) for name in cases}
@@ -212,7 +215,7 @@ def query_round_trips(home: Path, total: int, repeat: int) -> tuple[dict[str, li
     counted: dict[str, list[float]] = {q: [] for q in QUERIES}
     wanted = {q: expected(home, q) for q in QUERIES}
     with Tmux(*SIZE) as tmux:
-        tmux.start(tui_argv(home), env={"TERM": "xterm-256color"})
+        tmux.start(tui_argv(home), env={"TERM": "xterm-256color", **THIS})
         tmux.wait_for(f"{total:,} renders", timeout=60)
         tmux.wait_for("e export")
         for _ in range(repeat):
