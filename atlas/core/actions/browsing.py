@@ -53,7 +53,13 @@ class DeferredCatalogue:
         if self._warming:
             return
         self._warming = True
-        threading.Thread(target=self.opened, name="atlas-open-catalogue", daemon=True).start()
+        threading.Thread(target=self._open_quietly, name="atlas-open-catalogue", daemon=True).start()
+
+    def _open_quietly(self) -> None:
+        try:
+            self.opened()
+        except Exception:  # the first real use opens it again, and its caller reports the error
+            pass
 
     def close(self) -> None:
         with self._lock:
