@@ -11,15 +11,20 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from atlas.core.actions import detail, exporting, rerun, tagging, verify
 from atlas.core.errors import BadInput
 from atlas.tui.errors import explain
 from atlas.tui.file_actions import FileActions
+from atlas.tui.lazy import lazy, lazy_attribute
 from atlas.tui.screens.detail import DetailScreen
-from atlas.tui.screens.dialogs import AskDialog, ConfirmDialog, TextDialog
 from atlas.tui.screens.help import HelpScreen
 from atlas.tui.screens.main import MainScreen
 from atlas.tui.widgets.job_bar import JobBar
+
+# The use cases load SQLAlchemy: imported on first use, after the first screen (tui/lazy.py).
+detail, exporting, rerun, tagging, verify = (lazy(f"atlas.core.actions.{name}") for name in
+                                             ("detail", "exporting", "rerun", "tagging", "verify"))
+AskDialog, ConfirmDialog, TextDialog = (lazy_attribute("atlas.tui.screens.dialogs", name) for name in
+                                        ("AskDialog", "ConfirmDialog", "TextDialog"))
 
 BUSY_TIMEOUT_S = 2.0  # how long a write waits for another writer before the UI says so
 

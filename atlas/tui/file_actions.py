@@ -6,9 +6,13 @@ import shutil
 import subprocess
 import sys
 
-from atlas.core.actions import detail, parameters
-from atlas.core.files.inspect import inspect_file
-from atlas.tui.screens.dialogs import ChoiceMenu, TextDialog
+from atlas.tui.lazy import lazy, lazy_attribute
+
+# Imported on first use, after the first screen (tui/lazy.py).
+detail, parameters = lazy("atlas.core.actions.detail"), lazy("atlas.core.actions.parameters")
+inspect_file = lazy_attribute("atlas.core.files.inspect", "inspect_file")
+ChoiceMenu = lazy_attribute("atlas.tui.screens.dialogs", "ChoiceMenu")
+TextDialog = lazy_attribute("atlas.tui.screens.dialogs", "TextDialog")
 
 COPY_CHOICES = [("s", "seed"), ("p", "prompt"), ("n", "negative prompt"), ("a", "all parameters (A1111 text)")]
 # The programs that open a file in the desktop's viewer: xdg-open (Linux, BSD), open (macOS).

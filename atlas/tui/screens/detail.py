@@ -7,11 +7,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
-from atlas.core.actions import c2pa, detail
+from atlas.tui.lazy import lazy
 from atlas.tui.widgets.detail_pane import DetailPane
 from atlas.tui.widgets.job_bar import JobBar
 from atlas.tui.widgets.lineage import LineageTree
 from atlas.tui.widgets.preview import Preview
+
+c2pa, detail = lazy("atlas.core.actions.c2pa"), lazy("atlas.core.actions.detail")  # tui/lazy.py
 
 
 class DetailScreen(Screen):

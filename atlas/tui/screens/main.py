@@ -120,7 +120,7 @@ class MainScreen(Screen):
         known, text = table.total, table.text
 
         def work() -> None:
-            from atlas.core.actions import listing
+            from atlas.core.actions import browsing as listing
 
             try:
                 total = listing.count(self.app.catalogue, text)

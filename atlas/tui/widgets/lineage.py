@@ -2,8 +2,10 @@
 
 from textual.widgets import Tree
 
-from atlas.core.commons.procedure import groups
 from atlas.core.terminal import safe
+from atlas.tui.lazy import lazy_attribute
+
+groups = lazy_attribute("atlas.core.commons.procedure", "groups")  # the detail screen's; tui/lazy.py
 
 SETTING_KEYS = (("seed", "seed"), ("sampler", "sampler"), ("steps", "steps"), ("steps_run", "steps run"),
                 ("cfg", "CFG"), ("denoise", "denoising"), ("device", "device"), ("duration_s", "seconds"))

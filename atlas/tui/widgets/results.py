@@ -13,8 +13,8 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from atlas.core.actions import listing
-from atlas.core.actions.listing import Row
+from atlas.core.actions import browsing as listing
+from atlas.core.search.row import Row
 from atlas.core.terminal import safe
 
 

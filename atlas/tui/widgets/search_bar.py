@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from atlas.core.actions import listing
+from atlas.core.actions import browsing as listing
 from atlas.core.errors import BadInput
 
 
