@@ -335,6 +335,12 @@ class ResultsTable(DataTable):
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
         return int(key.value)
 
+    @property
+    def current_row(self) -> Row | None:
+        """The loaded row under the cursor."""
+        render_id = self.current_id
+        return None if render_id is None else next((row for row in self.loaded if row.id == render_id), None)
+
     # ---- marks (multi-select) ------------------------------------------------------------------
 
     def set_mark(self, render_id: int, on: bool) -> None:
