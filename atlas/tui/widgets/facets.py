@@ -89,8 +89,10 @@ class FacetsPanel(Vertical):
                 if len(value) > VALUE_WIDTH:
                     value = value[:VALUE_WIDTH - 1] + "…"
                 options.add_option(Option(f"  {value:<{VALUE_WIDTH}} {count.count:>6,}", id=key))
-        if highlighted is not None and highlighted < options.option_count:
-            options.highlighted = highlighted
+        if highlighted is None or highlighted >= options.option_count:  # the first value, ready for enter
+            highlighted = next((i for i in range(options.option_count)
+                                if not options.get_option_at_index(i).disabled), None)
+        options.highlighted = highlighted
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
