@@ -296,3 +296,43 @@ async def test_compare_two_selected_renders_marks_the_differences(fixed):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, MainScreen)
+
+
+# ---- grid --------------------------------------------------------------------------------------
+
+
+async def test_g_shows_the_rows_as_a_grid_of_thumbnails_with_the_same_cursor(fixed):
+    from atlas.tui.screens.detail import DetailScreen
+    from atlas.tui.widgets.grid import TILE_WIDTH
+
+    catalogue, _ids = fixed
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    async with app.run_test(size=(150, 45)) as pilot:
+        await settle(pilot)
+        await to_results(pilot)
+        rows = row_ids(app)
+        await pilot.press("g")
+        await settle(pilot)
+        grid = app.screen.query_one("#grid")
+        assert grid.display and not table_of(app).display and app.focused is grid
+        tiles = [tile for tile in grid.tiles if tile.display]
+        assert grid.columns == grid.size.width // TILE_WIDTH and grid.columns > 1
+        assert [tile.render_id for tile in tiles] == rows[:len(tiles)]
+        assert all(tile.query_one("Preview").shown == file_of(catalogue, tile.render_id) for tile in tiles)
+        await pilot.press("right", "down")  # one tile right, one row of tiles down
+        await settle(pilot)
+        index = 1 + grid.columns
+        assert table_of(app).cursor_row == index and app.selected_id == rows[index]
+        assert f"row {index + 1} of 21" in status(app)
+        assert [tile for tile in tiles if tile.has_class("-cursor")][0].render_id == rows[index]
+        await pilot.press("space")
+        await settle(pilot)
+        assert table_of(app).marked == {rows[index]}
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen) and app.screen.render_id == rows[index + 1]
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert table_of(app).display and app.focused is table_of(app)

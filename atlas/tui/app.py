@@ -67,6 +67,7 @@ class AtlasApp(FileActions, JudgingActions, App):
                    ("in a render", "arrows walk the lineage; a pass previews its own output; p: the render's"),
                    ("p", "in the list: the preview pane beside it (shown by itself on wide terminals)"),
                    ("F", "in the list: the facets sidebar; enter on a value narrows the query"),
+                   ("g", "in the list: thumbnails in a grid / the list again (arrows, enter, space as in the list)"),
                    ("escape", "back / close")]
 
     def __init__(self, catalogue, image_mode: str | None = None, **kwargs):

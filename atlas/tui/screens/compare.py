@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Static
 from atlas.core.terminal import safe
 
 VALUE_WIDTH = 60  # cells per value column before the cut (with an ellipsis)
+FIELD_WIDTH = 28
 
 
 def shown(value) -> str:
@@ -40,7 +41,7 @@ class CompareScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("", key="mark", width=1)
-        table.add_column("field", key="field", width=24)
+        table.add_column("field", key="field", width=FIELD_WIDTH)
         table.add_column(f"render {self.left}", key="left", width=VALUE_WIDTH)
         table.add_column(f"render {self.right}", key="right", width=VALUE_WIDTH)
         table.focus()
@@ -66,7 +67,8 @@ class CompareScreen(Screen):
             if self.only_differences and not row.differs:
                 continue
             style = "bold yellow" if row.differs else ""
-            table.add_row(Text("≠" if row.differs else "", style=style), Text(row.label, style=style),
+            table.add_row(Text("≠" if row.differs else "", style=style), Text(shown(row.label)[:FIELD_WIDTH] if len(row.label) <= FIELD_WIDTH
+                               else row.label[:FIELD_WIDTH - 1] + "…", style=style),
                           Text(shown(row.left), style=style), Text(shown(row.right), style=style), key=row.label)
         differing = sum(row.differs for row in rows)
         self.query_one("#compare-status", Static).update(

@@ -27,7 +27,8 @@ class MainScreen(Screen):
     BINDINGS = [Binding("slash", "focus_search", "search"),
                 Binding("escape", "focus_table", "results", show=False),
                 Binding("p", "toggle_preview", "preview pane", show=False),
-                Binding("F", "toggle_facets", "facets", show=False)]
+                Binding("F", "toggle_facets", "facets", show=False),
+                Binding("g", "toggle_grid", "grid / list", show=False)]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -37,13 +38,16 @@ class MainScreen(Screen):
         from textual.containers import Horizontal
 
         from atlas.tui.widgets.facets import FacetsPanel
+        from atlas.tui.widgets.grid import GridView
         from atlas.tui.widgets.preview_pane import PreviewPane
 
         yield Static("atlas", id="title")
         yield SearchBar(id="search")
         with Horizontal(id="main-body"):
             yield FacetsPanel(self.app.catalogue, id="facets")
-            yield ResultsTable(self.app.catalogue, id="results")
+            table = ResultsTable(self.app.catalogue, id="results")
+            yield table
+            yield GridView(table, self.app.image_mode, id="grid")
             yield PreviewPane(self.app.image_mode, id="preview-pane")
         yield Static("", id="status")
         yield JobBar(classes="job")
@@ -55,6 +59,7 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#facets").display = False
+        self.grid.display = False
         self.place_preview()
         self.run_query("")
         self.table.focus()
@@ -78,6 +83,7 @@ class MainScreen(Screen):
         self.update_status()
         self.app.selected_id = self.table.current_id
         self.follow_cursor()
+        self.grid.sync()
         if self.facets.display:
             self.facets.count_for(self.table.text)
 
@@ -114,6 +120,7 @@ class MainScreen(Screen):
         self.app.selected_id = int(event.row_key.value)
         self.update_status()
         self.follow_cursor()
+        self.grid.sync()
 
     @on(DataTable.RowSelected, "#results")
     def row_selected(self, event: DataTable.RowSelected) -> None:
@@ -123,9 +130,11 @@ class MainScreen(Screen):
         self.query_one("#query").focus()
 
     def action_focus_table(self) -> None:
-        if self.table.has_focus and (self.table.marked or self.table.anchor is not None):
+        results = self.grid if self.grid.display else self.table
+        if results.has_focus and (self.table.marked or self.table.anchor is not None):
             self.table.clear_marks()
-        self.table.focus()
+            self.grid.sync()
+        results.focus()
 
     def select_render(self, render_id: int) -> None:
         """Put the cursor on `render_id` if it is among the loaded rows."""
@@ -194,6 +203,21 @@ class MainScreen(Screen):
         path = self.app.catalogue.file_of(row)
         self.pane.follow(row.id, path, f"render {row.id} · {row.width}x{row.height}")
 
+    @property
+    def grid(self):
+        return self.query_one("#grid")
+
+    def action_toggle_grid(self) -> None:
+        """Thumbnails in a grid instead of the list (the same rows, the same cursor), and back."""
+        grid = not self.grid.display
+        self.grid.display, self.table.display = grid, not grid
+        if grid:
+            self.grid.layout_tiles()
+            self.grid.focus()
+        else:
+            self.table.focus()
+            self.table.move_cursor(row=self.table.cursor_row, scroll=True)
+
     def action_toggle_facets(self) -> None:
         facets = self.facets
         facets.display = not facets.display
@@ -201,7 +225,7 @@ class MainScreen(Screen):
             facets.count_for(self.table.text)
             facets.options.focus()
         else:
-            self.table.focus()
+            (self.grid if self.grid.display else self.table).focus()
 
     def on_facets_panel_chosen(self, event) -> None:
         """A facet value narrows the query; the search bar shows the new query."""
