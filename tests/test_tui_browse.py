@@ -324,7 +324,7 @@ async def test_g_shows_the_rows_as_a_grid_of_thumbnails_with_the_same_cursor(fix
         index = 1 + grid.columns
         assert table_of(app).cursor_row == index and app.selected_id == rows[index]
         assert f"row {index + 1} of 21" in status(app)
-        assert [tile for tile in tiles if tile.has_class("-cursor")][0].render_id == rows[index]
+        assert next(tile for tile in tiles if tile.has_class("-cursor")).render_id == rows[index]
         await pilot.press("space")
         await settle(pilot)
         assert table_of(app).marked == {rows[index]}

@@ -13,13 +13,16 @@ VALUE_WIDTH = 60  # cells per value column before the cut (with an ellipsis)
 FIELD_WIDTH = 28
 
 
+def cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def shown(value) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:g}"
-    text = safe(str(value)).replace("\n", " ")
-    return text if len(text) <= VALUE_WIDTH else text[:VALUE_WIDTH - 1] + "…"
+    return cut(safe(str(value)).replace("\n", " "), VALUE_WIDTH)
 
 
 class CompareScreen(Screen):
@@ -67,8 +70,7 @@ class CompareScreen(Screen):
             if self.only_differences and not row.differs:
                 continue
             style = "bold yellow" if row.differs else ""
-            table.add_row(Text("≠" if row.differs else "", style=style), Text(shown(row.label)[:FIELD_WIDTH] if len(row.label) <= FIELD_WIDTH
-                               else row.label[:FIELD_WIDTH - 1] + "…", style=style),
+            table.add_row(Text("≠" if row.differs else "", style=style), Text(cut(row.label, FIELD_WIDTH), style=style),
                           Text(shown(row.left), style=style), Text(shown(row.right), style=style), key=row.label)
         differing = sum(row.differs for row in rows)
         self.query_one("#compare-status", Static).update(
