@@ -153,6 +153,15 @@ async def test_facets_count_the_query_and_narrow_it_in_the_search_bar(fixed):
         assert app.screen.query_one("#query").value == 'sampler:"Euler a" tag:"best"'
         assert row_ids(app) == [ids["singles"][2]]
         assert "1 render matching" in status(app)
+        # minus leaves a value out: of the 18 Euler a renders, the one tagged best goes
+        await search(pilot, 'sampler:"Euler a"')
+        panel.options.focus()
+        await settle(pilot)
+        panel.options.highlighted = choose(app, "tag", "best")
+        await pilot.press("minus")
+        await settle(pilot)
+        assert app.screen.query_one("#query").value == 'sampler:"Euler a" -tag:"best"'
+        assert sorted(row_ids(app)) == sorted(ids["chain"]) and table_of(app).total == EULER_A - 1
         await pilot.press("F")
         await pilot.pause()
         assert not panel.display and isinstance(app.focused, ResultsTable)

@@ -150,7 +150,7 @@ def test_preview_pane_follows_the_cursor_and_facets_narrow_the_query(catalogue, 
         assert f"render {newest} ·" not in terminal.capture()
 
         terminal.keys("F")
-        terminal.wait_for("facets (enter narrows)")
+        terminal.wait_for("facets: enter narrows")
         screen = terminal.capture()
         assert "samplers" in screen and "licences" in screen and "best" in screen
         terminal.keys("Enter")  # the first value: tag best (single renders 1 and 3)

@@ -231,7 +231,7 @@ class MainScreen(Screen):
         """A facet value narrows the query; the search bar shows the new query."""
         from atlas.core.search import facets
 
-        text = facets.narrow(self.table.text, event.facet, event.value)
+        text = facets.narrow(self.table.text, event.facet, event.value, event.exclude)
         bar = self.query_one(SearchBar)
         bar.input.value = text
         bar.input.remember(text)

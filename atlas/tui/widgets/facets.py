@@ -1,9 +1,10 @@
 """The facets sidebar: tags, models, samplers, licences and tools with how many of the current
 query's renders have each (`atlas.core.search.facets`), counted in a worker; choosing one posts
-`Chosen`, and the main screen narrows its query with it."""
+`Chosen`, and the main screen narrows its query with it (minus: leaves that value out)."""
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, Static
@@ -23,10 +24,12 @@ def option_id(facet: str, index: int) -> str:
 class FacetsPanel(Vertical):
     """Counts for one query at a time; a count for a query replaced meanwhile is dropped."""
 
+    BINDINGS = [Binding("minus", "exclude", "leave this value out", show=False)]
+
     class Chosen(Message):
-        def __init__(self, facet: str, value: str) -> None:
+        def __init__(self, facet: str, value: str, exclude: bool = False) -> None:
             super().__init__()
-            self.facet, self.value = facet, value
+            self.facet, self.value, self.exclude = facet, value, exclude
 
     def __init__(self, catalogue, **kwargs):
         super().__init__(**kwargs)
@@ -72,7 +75,7 @@ class FacetsPanel(Vertical):
     def counted(self, text: str, found: dict) -> None:
         if text != self.text:  # the query changed while counting
             return
-        self.query_one("#facets-title", Static).update("facets (enter narrows)")
+        self.query_one("#facets-title", Static).update("facets: enter narrows, - excludes")
         options = self.options
         highlighted = options.highlighted
         options.clear_options()
@@ -99,3 +102,11 @@ class FacetsPanel(Vertical):
         chosen = self.values.get(event.option.id or "")
         if chosen is not None:
             self.post_message(self.Chosen(*chosen))
+
+    def action_exclude(self) -> None:
+        index = self.options.highlighted
+        if index is None:
+            return
+        chosen = self.values.get(self.options.get_option_at_index(index).id or "")
+        if chosen is not None:
+            self.post_message(self.Chosen(*chosen, exclude=True))
