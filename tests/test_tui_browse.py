@@ -345,3 +345,45 @@ async def test_g_shows_the_rows_as_a_grid_of_thumbnails_with_the_same_cursor(fix
         await pilot.press("g")
         await settle(pilot)
         assert table_of(app).display and app.focused is table_of(app)
+
+
+# ---- columns -----------------------------------------------------------------------------------
+
+
+async def test_k_chooses_columns_the_rating_column_shows_stars(fixed):
+    from textual.widgets import SelectionList
+
+    from atlas.core.actions import marking
+    from atlas.tui.screens.columns import ColumnsDialog
+
+    catalogue, ids = fixed
+    marking.rate(catalogue, [ids["singles"][0]], 3)
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    async with app.run_test(size=(150, 45)) as pilot:
+        await settle(pilot)
+        await to_results(pilot)
+        table = table_of(app)
+        assert "rating" not in [c.key for c in table.columns_shown]  # hidden until chosen
+        await pilot.press("K")
+        await pilot.pause()
+        assert isinstance(app.screen, ColumnsDialog)
+        choices = app.screen.query_one(SelectionList)
+        keys = [choices.get_option_at_index(i).value for i in range(choices.option_count)]
+        assert "id" not in keys and "prompt" not in keys  # always shown
+        for key in ("rating", "model"):
+            choices.highlighted = keys.index(key)
+            await pilot.press("space")
+        await pilot.press("escape")
+        await settle(pilot)
+        shown = [c.key for c in table.columns_shown]
+        assert "rating" in shown and "model" not in shown and shown[0] == "id" and shown[-1] == "prompt"
+        assert list(table.columns) == [c.key for c in table.columns_shown]
+        row = next(i for i, key in enumerate(table.rows) if int(key.value) == ids["singles"][0])
+        assert str(table.get_cell_at((row, shown.index("rating")))) == "★★★"
+        # s cycles through the columns shown only
+        seen = []
+        for _ in range(len(shown)):
+            await pilot.press("s")
+            await settle(pilot)
+            seen.append(table.sort)
+        assert "model" not in seen and "rating" in seen
