@@ -387,3 +387,29 @@ async def test_k_chooses_columns_the_rating_column_shows_stars(fixed):
             await settle(pilot)
             seen.append(table.sort)
         assert "model" not in seen and "rating" in seen
+
+
+async def test_rating_and_delete_from_a_detail_screen_act_on_its_render(fixed):
+    from atlas.tui.screens.detail import DetailScreen
+
+    catalogue, ids = fixed
+    shown = ids["singles"][3]
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    async with app.run_test(size=(150, 45)) as pilot:
+        await settle(pilot)
+        await search(pilot, f"id:{shown}")
+        await to_results(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen) and app.screen.render_id == shown
+        await pilot.press("5")
+        await settle(pilot)
+        assert any(f"render {shown} rated ★★★★★" in m for m in messages(app))
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog) and f"1 render: {shown}" in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)  # the deleted render's screen closed
+        await search(pilot, "rating:5")
+        assert row_ids(app) == []
