@@ -50,7 +50,7 @@ class Preview(Container):
         self.shown = None
         note = self.query_one("#preview-note", Static)
         for old in self.query(".preview-image"):
-            old.remove()
+            old.display = False  # kept for the next picture: replacing it costs less than a new widget
         if path is None or not path.is_file():
             note.update(missing_note or "file missing from the store")
             note.display = True
@@ -108,8 +108,12 @@ class Preview(Container):
     def put(self, path: Path, thumb) -> None:
         if path != self.path:  # the user moved on meanwhile
             return
-        for old in self.query(".preview-image"):
-            old.remove()
         self.query_one("#preview-note", Static).display = False
-        self.mount(image_class(self.mode)(thumb, classes="preview-image"))
+        widget = next(iter(self.query(".preview-image")), None)
+        if widget is None:
+            self.mount(image_class(self.mode)(thumb, classes="preview-image"))
+        else:
+            widget.image = thumb
+            widget.display = True
+            widget.refresh(layout=True)  # another picture may have another aspect ratio
         self.shown = path
