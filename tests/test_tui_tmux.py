@@ -128,3 +128,38 @@ def test_selected_rows_export_as_one_batch_and_a_rerun_keeps_the_shown_render(de
         time.sleep(0.05)
     assert terminal.dead(), terminal.capture()
     assert "Traceback" not in terminal.capture()
+
+
+def test_preview_pane_follows_the_cursor_and_facets_narrow_the_query(catalogue, tmp_path):
+    """At 180 columns the preview pane shows beside the list; F opens the facets, enter narrows."""
+    if not available():
+        pytest.skip("tmux is not installed")
+    ids = tui_catalogue.build(catalogue, frozen=False)
+    home = str(catalogue.home.root)
+    catalogue.close()
+    with Tmux(180, 45) as terminal:
+        terminal.start([sys.executable, "-m", "atlas.cli.main", "--home", home, "tui", "--images", "halfcell"],
+                       env={"TERM": "xterm-256color", "COLUMNS": "180", "LINES": "45"})
+        terminal.wait_for("21 renders")
+        newest, second = ids["chain"][-1], ids["chain"][-2]  # the chain was written last: newest first
+        terminal.wait_for(f"render {newest} ·")  # the pane's caption, beside the list
+        terminal.wait_for("▀")  # its thumbnail, in half blocks
+        terminal.keys("Down")
+        terminal.wait_for(f"render {second} ·")
+        terminal.wait_for("row 2 of 21")
+        assert f"render {newest} ·" not in terminal.capture()
+
+        terminal.keys("F")
+        terminal.wait_for("facets: enter narrows")
+        screen = terminal.capture()
+        assert "samplers" in screen and "licences" in screen and "best" in screen
+        terminal.keys("Enter")  # the first value: tag best (single renders 1 and 3)
+        terminal.wait_for('2 renders matching tag:"best"')
+        assert any('tag:"best"' in line for line in terminal.capture().splitlines()[:4])  # in the search bar
+        terminal.wait_for(f"render {ids['singles'][2]} ·")  # the pane follows the new first row
+        terminal.keys("F", "q")
+        deadline = time.monotonic() + 10
+        while not terminal.dead() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert terminal.dead(), terminal.capture()
+        assert "Traceback" not in terminal.capture()

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from atlas.core.errors import BadInput
 from atlas.tui.errors import explain
 from atlas.tui.file_actions import FileActions
+from atlas.tui.judging import JudgingActions
 from atlas.tui.lazy import lazy, lazy_attribute
 from atlas.tui.screens.detail import DetailScreen
 from atlas.tui.screens.help import HelpScreen
@@ -29,7 +30,7 @@ AskDialog, ConfirmDialog, TextDialog = (lazy_attribute("atlas.tui.screens.dialog
 BUSY_TIMEOUT_S = 2.0  # how long a write waits for another writer before the UI says so
 
 
-class AtlasApp(FileActions, App):
+class AtlasApp(FileActions, JudgingActions, App):
     CSS_PATH = Path(__file__).parent / "styles" / "atlas.tcss"  # absolute: subclasses live elsewhere
     TITLE = "atlas"
     ENABLE_COMMAND_PALETTE = False
@@ -51,6 +52,11 @@ class AtlasApp(FileActions, App):
         Binding("m", "metadata", "the file's raw metadata", show=False),
         Binding("x", "stop_job", "stop the running re-run", show=False),
         Binding("j", "runs", "runs and queue", show=False),
+        *[Binding(str(stars), f"rate({stars})", f"rate {stars} stars" if stars else "clear the rating", show=False)
+          for stars in range(6)],
+        Binding("h", "toggle_hidden", "hide / show again", show=False),
+        Binding("d,delete", "delete", "delete from the catalogue (asks first)", show=False),
+        Binding("C", "compare", "compare two selected renders", show=False),
     ]
     # Keys of the screens, listed in the help screen beside the app's.
     SCREEN_KEYS = [("/", "focus the search bar"), ("enter", "run the query / open the selected render"),
@@ -65,6 +71,10 @@ class AtlasApp(FileActions, App):
                    ("space", "select the row (e, t, v, r then act on every selected row)"),
                    ("V", "select a range: V, move, V again; escape clears the selection"),
                    ("in a render", "arrows walk the lineage; a pass previews its own output; p: the render's"),
+                   ("K", "choose the list's columns (rating among them)"),
+                   ("p", "in the list: the preview pane beside it (shown by itself on wide terminals)"),
+                   ("F", "in the list: the facets sidebar; enter on a value narrows the query"),
+                   ("g", "in the list: thumbnails in a grid / the list again (arrows, enter, space as in the list)"),
                    ("escape", "back / close")]
 
     def __init__(self, catalogue, image_mode: str | None = None, **kwargs):
@@ -85,7 +95,8 @@ class AtlasApp(FileActions, App):
 
     def help_bindings(self) -> list[tuple[str, str]]:
         keys = [(binding.key_display or binding.key.split(",")[0], binding.description)
-                for binding in self.BINDINGS]
+                for binding in self.BINDINGS if not binding.action.startswith("rate(")]
+        keys.append(("1-5, 0", "rate 1 to 5 stars; 0 clears the rating"))
         return [(key.replace("question_mark", "?"), text) for key, text in keys] + self.SCREEN_KEYS
 
     # ---- helpers -----------------------------------------------------------------------------

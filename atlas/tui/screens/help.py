@@ -40,12 +40,16 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "close")]
 
     def compose(self) -> ComposeResult:
-        keys = ["[b]Keys[/b]"]
-        for binding in self.app.help_bindings():
-            keys.append(f"  {binding[0]:<12} {binding[1]}")
+        from textual.containers import Horizontal
+
+        keys = [f"  {key:<12} {escape(text)}" for key, text in self.app.help_bindings()]
+        half = (len(keys) + 1) // 2  # two columns: the query language stays on the first page
         with VerticalScroll(classes="dialog wide", id="help"):
             yield Static("atlas tui: browse, search, inspect lineage, preview, export", classes="dialog-title")
-            yield Static("\n".join(keys))
+            yield Static("[b]Keys[/b]")
+            with Horizontal(id="help-keys"):
+                yield Static("\n".join(keys[:half]))
+                yield Static("\n".join(keys[half:]))
             yield Static(QUERY_HELP)
             yield Static("[dim]escape closes this screen[/dim]")
 

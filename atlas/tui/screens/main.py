@@ -25,12 +25,30 @@ def typed_sort(text: str) -> str:
 
 class MainScreen(Screen):
     BINDINGS = [Binding("slash", "focus_search", "search"),
-                Binding("escape", "focus_table", "results", show=False)]
+                Binding("escape", "focus_table", "results", show=False),
+                Binding("p", "toggle_preview", "preview pane", show=False),
+                Binding("F", "toggle_facets", "facets", show=False),
+                Binding("g", "toggle_grid", "grid / list", show=False)]
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.preview_chosen: bool | None = None  # the user's p; None: by the terminal's width
 
     def compose(self) -> ComposeResult:
+        from textual.containers import Horizontal
+
+        from atlas.tui.widgets.facets import FacetsPanel
+        from atlas.tui.widgets.grid import GridView
+        from atlas.tui.widgets.preview_pane import PreviewPane
+
         yield Static("atlas", id="title")
         yield SearchBar(id="search")
-        yield ResultsTable(self.app.catalogue, id="results")
+        with Horizontal(id="main-body"):
+            yield FacetsPanel(self.app.catalogue, id="facets")
+            table = ResultsTable(self.app.catalogue, id="results")
+            yield table
+            yield GridView(table, self.app.image_mode, id="grid")
+            yield PreviewPane(self.app.image_mode, id="preview-pane")
         yield Static("", id="status")
         yield JobBar(classes="job")
         yield Footer()
@@ -40,6 +58,9 @@ class MainScreen(Screen):
         return self.query_one(ResultsTable)
 
     def on_mount(self) -> None:
+        self.query_one("#facets").display = False
+        self.grid.display = False
+        self.place_preview()
         self.run_query("")
         self.table.focus()
         interval = getattr(self.app, "watch_interval", None)
@@ -61,6 +82,10 @@ class MainScreen(Screen):
     def show_count(self, event: ResultsTable.Loaded) -> None:
         self.update_status()
         self.app.selected_id = self.table.current_id
+        self.follow_cursor()
+        self.grid.sync()
+        if self.facets.display:
+            self.facets.count_for(self.table.text)
 
     @on(ResultsTable.Moved)
     def marks_changed(self) -> None:
@@ -81,6 +106,9 @@ class MainScreen(Screen):
         if table.row_position is not None:
             parts.append(f"row {table.row_position:,} of {table.total:,}" if table.total is not None
                          else f"row {table.row_position:,}")
+        row = table.current_row
+        if row is not None and (row.rating or row.hidden):
+            parts.append(" ".join(filter(None, ["★" * (row.rating or 0), "hidden" if row.hidden else ""])))
         if table.marked:
             parts.append(f"{len(table.marked)} selected (space toggles, V a range, escape clears)")
         elif table.anchor is not None:
@@ -91,6 +119,8 @@ class MainScreen(Screen):
     def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.app.selected_id = int(event.row_key.value)
         self.update_status()
+        self.follow_cursor()
+        self.grid.sync()
 
     @on(DataTable.RowSelected, "#results")
     def row_selected(self, event: DataTable.RowSelected) -> None:
@@ -100,9 +130,11 @@ class MainScreen(Screen):
         self.query_one("#query").focus()
 
     def action_focus_table(self) -> None:
-        if self.table.has_focus and (self.table.marked or self.table.anchor is not None):
+        results = self.grid if self.grid.display else self.table
+        if results.has_focus and (self.table.marked or self.table.anchor is not None):
             self.table.clear_marks()
-        self.table.focus()
+            self.grid.sync()
+        results.focus()
 
     def select_render(self, render_id: int) -> None:
         """Put the cursor on `render_id` if it is among the loaded rows."""
@@ -134,3 +166,76 @@ class MainScreen(Screen):
     def catalogue_changed(self, text: str) -> None:
         if text == self.table.text and self.table.cursor_row == 0:
             self.run_query(text)
+
+    # ---- preview pane and facets -----------------------------------------------------------------
+
+    @property
+    def pane(self):
+        return self.query_one("#preview-pane")
+
+    @property
+    def facets(self):
+        return self.query_one("#facets")
+
+    def on_resize(self) -> None:
+        self.place_preview()
+
+    def place_preview(self) -> None:
+        """The pane shows when the user asked for it, else when the terminal is wide enough that the
+        list keeps its essential columns and a readable prompt beside it."""
+        shown = self.preview_chosen if self.preview_chosen is not None else self.size.width >= PREVIEW_MIN_WIDTH
+        if shown != self.pane.display:
+            self.pane.display = shown
+            self.follow_cursor()
+
+    def action_toggle_preview(self) -> None:
+        self.preview_chosen = not self.pane.display
+        self.place_preview()
+
+    def follow_cursor(self) -> None:
+        """Preview the render under the cursor (the decode happens in the pane's worker)."""
+        if not self.pane.display:
+            return
+        row = self.table.current_row
+        if row is None:
+            self.pane.follow(None, None)
+            return
+        path = self.app.catalogue.file_of(row)
+        self.pane.follow(row.id, path, f"render {row.id} · {row.width}x{row.height}")
+
+    @property
+    def grid(self):
+        return self.query_one("#grid")
+
+    def action_toggle_grid(self) -> None:
+        """Thumbnails in a grid instead of the list (the same rows, the same cursor), and back."""
+        grid = not self.grid.display
+        self.grid.display, self.table.display = grid, not grid
+        if grid:
+            self.grid.layout_tiles()
+            self.grid.focus()
+        else:
+            self.table.focus()
+            self.table.move_cursor(row=self.table.cursor_row, scroll=True)
+
+    def action_toggle_facets(self) -> None:
+        facets = self.facets
+        facets.display = not facets.display
+        if facets.display:
+            facets.count_for(self.table.text)
+            facets.options.focus()
+        else:
+            (self.grid if self.grid.display else self.table).focus()
+
+    def on_facets_panel_chosen(self, event) -> None:
+        """A facet value narrows the query; the search bar shows the new query."""
+        from atlas.core.search import facets
+
+        text = facets.narrow(self.table.text, event.facet, event.value, event.exclude)
+        bar = self.query_one(SearchBar)
+        bar.input.value = text
+        bar.input.remember(text)
+        self.run_query(text)
+
+
+PREVIEW_MIN_WIDTH = 160  # cells: below this the pane shows only when asked for (p)

@@ -30,7 +30,11 @@ class Column:
 COLUMNS = [Column("id", "id", 7, 0), Column("created", "created", 16, 4), Column("size", "size", 9, 6),
            Column("model", "model", 18, 0), Column("sampler", "sampler", 15, 1), Column("steps", "steps", 5, 2),
            Column("cfg", "CFG", 4, 3), Column("seed", "seed", 19, 0), Column("licence", "licence", 12, 5),
-           Column("prompt", "prompt", 80, 0)]
+           Column("rating", "rating", 6, 1), Column("prompt", "prompt", 80, 0)]
+# Columns the user may hide (K); id and prompt always show. Hidden until chosen: rating (once chosen,
+# it stays as long as the sampler does: drop 1).
+CHOOSABLE = [column.key for column in COLUMNS if column.key not in ("id", "prompt")]
+HIDDEN_AT_FIRST = frozenset({"rating"})
 PROMPT_MIN = 24  # the least the prompt gets, when only the essentials are left
 PROMPT_WANT = 48  # other columns are dropped until the prompt has this much
 CELL_PADDING = 2  # DataTable pads each cell by one column on either side
@@ -45,10 +49,10 @@ def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
 
 
-def layout(width: int) -> list[Column]:
+def layout(width: int, hidden: frozenset[str] = HIDDEN_AT_FIRST) -> list[Column]:
     """The columns for a table `width` cells wide: the essentials always, others while the prompt keeps
-    PROMPT_WANT cells; the prompt then takes the rest (at least PROMPT_MIN)."""
-    shown = list(COLUMNS)
+    PROMPT_WANT cells; the prompt then takes the rest (at least PROMPT_MIN). `hidden`: the user's choice."""
+    shown = [c for c in COLUMNS if c.key not in hidden or c.key not in CHOOSABLE]
 
     def needed(columns):
         return sum(c.width + CELL_PADDING for c in columns if c.key != "prompt") + PROMPT_WANT + CELL_PADDING
@@ -68,6 +72,7 @@ def cell_values(row: Row) -> dict[str, str]:
             "model": row.model or "-", "sampler": row.sampler or "-",
             "steps": "" if row.steps is None else str(row.steps), "cfg": "" if row.cfg is None else f"{row.cfg:g}",
             "seed": "" if row.seed is None else str(row.seed), "licence": row.licence or "-",
+            "rating": "★" * (row.rating or 0),
             "prompt": row.prompt.replace("\n", " ")}
 
 
@@ -88,7 +93,8 @@ class ResultsTable(DataTable):
                 Binding("home,ctrl+home", "first", "first row", show=False),
                 Binding("space", "toggle_mark", "select", show=False),
                 Binding("V", "visual", "select a range", show=False),
-                Binding("f5,ctrl+r", "refresh_rows", "refresh", show=False)]
+                Binding("f5,ctrl+r", "refresh_rows", "refresh", show=False),
+                Binding("K", "choose_columns", "choose columns", show=False)]
 
     class Loaded(Message):
         """A query's rows are on screen; `total` is None until the count is in."""
@@ -112,7 +118,8 @@ class ResultsTable(DataTable):
         self.exhausted = False
         self.generation = 0  # bumped by every new query, sort or window: older results are dropped
         self.busy = False  # a page is being fetched for the current generation
-        self.columns_shown: list[Column] = layout(150)
+        self.hidden: frozenset[str] = HIDDEN_AT_FIRST  # columns the user chose not to see
+        self.columns_shown: list[Column] = layout(150, self.hidden)
         self.marked: set[int] = set()
         self.anchor: int | None = None  # the row a visual range started at
 
@@ -126,12 +133,25 @@ class ResultsTable(DataTable):
             self.add_column(self.header_label(column), key=column.key, width=column.width)
 
     def on_resize(self) -> None:
-        wanted = layout(self.size.width)
+        self.relayout()
+
+    def relayout(self) -> None:
+        wanted = layout(self.size.width, self.hidden)
         if wanted != self.columns_shown:
             self.columns_shown = wanted
             self.clear(columns=True)
             self.add_header()
             self.show_rows(self.loaded, keep=self.current_id)
+
+    def action_choose_columns(self) -> None:
+        from atlas.tui.screens.columns import ColumnsDialog
+
+        self.app.push_screen(ColumnsDialog(self))
+
+    def show_columns(self, hidden: frozenset[str]) -> None:
+        """Hide the columns in `hidden` (the others show as the width allows)."""
+        self.hidden = frozenset(hidden)
+        self.relayout()
 
     def update_header(self) -> None:
         """Relabel the headers in place (the sort arrow) instead of rebuilding the columns."""
@@ -285,11 +305,12 @@ class ResultsTable(DataTable):
 
     def action_cycle_sort(self) -> None:
         """The next column; after the last, the query's own order again."""
-        if self.sort is None:
-            self.sort_by(SORT_KEYS[1])
+        keys = [key for key in SORT_KEYS if key not in self.hidden]  # a hidden column is not sorted by
+        if self.sort is None or self.sort not in keys:
+            self.sort_by(keys[1])
         else:
-            index = SORT_KEYS.index(self.sort) + 1
-            self.sort_by(SORT_KEYS[index] if index < len(SORT_KEYS) else None)
+            index = keys.index(self.sort) + 1
+            self.sort_by(keys[index] if index < len(keys) else None)
 
     def action_flip_sort(self) -> None:
         if self.sort is None:
@@ -334,6 +355,12 @@ class ResultsTable(DataTable):
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
         return int(key.value)
+
+    @property
+    def current_row(self) -> Row | None:
+        """The loaded row under the cursor."""
+        render_id = self.current_id
+        return None if render_id is None else next((row for row in self.loaded if row.id == render_id), None)
 
     # ---- marks (multi-select) ------------------------------------------------------------------
 
