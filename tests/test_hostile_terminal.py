@@ -101,7 +101,7 @@ def test_tui_text_shows_escapes(catalogue):
     from atlas.core.catalogue.tables import Pass
     from atlas.core.record.write import RenderInfo, begin_pass, finish_pass
     from atlas.tui.widgets.detail_pane import facts_text
-    from atlas.tui.widgets.results import cells
+    from atlas.tui.widgets.results import COLUMNS, cells
 
     step = Pass(kind="txt2img", prompt=HOSTILE, seed=1, sampler="Euler", steps=2, cfg=7.0, width=16, height=16,
                 software={"atlas": "test"}, device="cpu", settings={})
@@ -110,4 +110,4 @@ def test_tui_text_shows_escapes(catalogue):
     shown = facts_text(detail.detail(catalogue, render.id))
     assert "\\x1b[2J" in shown and not terminal.has_unsafe(shown, multiline=True)
     row = listing.page(catalogue, "")[0]
-    assert not any(terminal.has_unsafe(cell, multiline=False) for cell in cells(row))
+    assert not any(terminal.has_unsafe(cell.plain, multiline=False) for cell in cells(row, COLUMNS))

@@ -120,12 +120,12 @@ async def test_sorting_by_a_column(fixed):
         table.sort_by("cfg")  # what clicking the CFG header does
         await settle(pilot)
         cfg = table.get_column_index("cfg")
-        cfgs = [float(table.get_row(key)[cfg]) for key in table.rows]
+        cfgs = [float(str(table.get_row(key)[cfg])) for key in table.rows]
         assert cfgs == sorted(cfgs) and cfgs[0] == 6.5
         assert "sorted by cfg" in screen_text(app)
         table.sort_by("cfg")  # again: the other way round
         await settle(pilot)
-        assert [float(table.get_row(key)[cfg]) for key in table.rows] == sorted(cfgs, reverse=True)
+        assert [float(str(table.get_row(key)[cfg])) for key in table.rows] == sorted(cfgs, reverse=True)
         # a header click goes through the same path
         await pilot.click(ResultsTable, offset=(2, 0))
         await settle(pilot)

@@ -127,6 +127,27 @@ async def test_no_cell_is_cut_without_an_ellipsis(with_imports):
         assert "v1-5-pruned-emaonly" in text or "v1-5-pruned-emaon…" in text
 
 
+async def test_a_prompt_with_square_brackets_shows_as_written(home):
+    # A1111's prompt syntax and Rich's markup share brackets: `[cat:dog:0.5]` vanished, `[/]` raised.
+    from atlas.core.catalogue.tables import Pass
+    from atlas.core.record.write import RenderInfo
+    from tests.support.tui_catalogue import add_pass, picture
+
+    catalogue = Catalogue.open(home)
+    prompts = ["a [b]cat[/b] [cat:dog:0.5]", "closing [/] tag", "[red]red[/red] (word:1.2)"]
+    for seed, prompt in enumerate(prompts):
+        step = Pass(kind="txt2img", prompt=prompt, seed=seed, sampler="Euler", steps=2, cfg=7.0, width=16,
+                    height=16, settings={})
+        add_pass(catalogue, None, step, picture(seed, 16, 16), RenderInfo(title=f"r{seed}", licence_id="CC0-1.0"))
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+    catalogue.close()
+    for prompt in prompts:
+        assert prompt in text, text
+
+
 # 4 -------------------------------------------------------------------------------------------------
 
 async def test_s_picks_a_column_and_shift_s_flips_the_direction(fixed):
@@ -155,7 +176,7 @@ async def test_a_typed_sort_replaces_the_column_sort(fixed):
         table.sort_by("cfg")
         await settle(pilot)
         await search(pilot, "steps:<=50 sort:seed")
-        seeds = [int(table.get_row(key)[table.get_column_index("seed")]) for key in table.rows]
+        seeds = [int(str(table.get_row(key)[table.get_column_index("seed")])) for key in table.rows]
         assert seeds == sorted(seeds) and len(seeds) == 5
         assert table.sort is None
         assert "sorted by seed ▲" in status(app) and "cfg" not in status(app)

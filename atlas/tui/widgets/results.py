@@ -76,12 +76,14 @@ def cell_values(row: Row) -> dict[str, str]:
             "prompt": row.prompt.replace("\n", " ")}
 
 
-def cells(row: Row, columns: list[Column], marked: bool = False) -> tuple:
+def cells(row: Row, columns: list[Column], marked: bool = False) -> tuple[Text, ...]:
     values = cell_values(row)
     if marked:
         values["id"] = MARK + values["id"]
-    # Textual passes ESC, NUL and C1 to the terminal: made safe before cutting to width.
-    return tuple(fit(safe(values[c.key]), c.width) for c in columns)
+    # Textual passes ESC, NUL and C1 to the terminal: made safe before cutting to width. Text, not
+    # str: DataTable reads a str as Rich markup, which eats a prompt's `[b]` or A1111's `[from:to:when]`
+    # and raises on `[/]`.
+    return tuple(Text(fit(safe(values[c.key]), c.width)) for c in columns)
 
 
 class ResultsTable(DataTable):
