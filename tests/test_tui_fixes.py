@@ -139,13 +139,25 @@ async def test_a_prompt_with_square_brackets_shows_as_written(home):
         step = Pass(kind="txt2img", prompt=prompt, seed=seed, sampler="Euler", steps=2, cfg=7.0, width=16,
                     height=16, settings={})
         add_pass(catalogue, None, step, picture(seed, 16, 16), RenderInfo(title=f"r{seed}", licence_id="CC0-1.0"))
+    from atlas.core.actions.tagging import tag
+
+    tag(catalogue, [1], add=["[/]x"])
     app = AtlasApp(catalogue, image_mode="halfcell")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         text = screen_text(app)
+        await search(pilot, "[/]")  # an error message quoting it
+        error = screen_text(app)
+        await search(pilot, "tag:[/]x")  # the status line names the query
+        await to_results(pilot)
+        await pilot.press("F")  # the facets list the tag
+        await settle(pilot)
+        after = screen_text(app)
     catalogue.close()
     for prompt in prompts:
         assert prompt in text, text
+    assert "('[/]')" in error, error
+    assert "matching tag:[/]x" in after and after.count("[/]x") >= 2, after  # the status and the tag facet
 
 
 # 4 -------------------------------------------------------------------------------------------------

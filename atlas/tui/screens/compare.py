@@ -38,7 +38,7 @@ class CompareScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(f"compare render {self.left} with render {self.right}", id="title")
         yield DataTable(id="compare", cursor_type="row", zebra_stripes=True)
-        yield Static("reading the two records…", id="compare-status")
+        yield Static("reading the two records…", id="compare-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -31,7 +31,7 @@ class DetailScreen(Screen):
         with Horizontal(id="detail-body"):
             with Vertical(id="detail-left"):
                 yield Preview(self.app.image_mode, id="preview")
-                yield Static("", id="preview-caption")
+                yield Static("", id="preview-caption", markup=False)
             with Vertical(id="detail-right"):
                 yield LineageTree("lineage", id="lineage")
                 with VerticalScroll(id="facts-scroll"):

@@ -19,8 +19,8 @@ class AskDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Label(self.prompt)
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Label(self.prompt, markup=False)
             yield Input(value=self.value, id="answer")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("OK", variant="primary", id="ok")
@@ -47,7 +47,7 @@ class TextDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             if self.note:
                 yield Label(self.note, classes="dialog-note")
             yield TextArea(self.text, read_only=True, soft_wrap=True, id="text")
@@ -70,7 +70,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             yield Label(self.question)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="yes")
@@ -101,7 +101,7 @@ class ChoiceMenu(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             for key, label in self.choices:
                 yield Button(f"{key}  {label}", id=f"choice-{key}", classes="choice")
             yield Label("escape: cancel", classes="dialog-note")

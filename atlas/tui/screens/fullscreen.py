@@ -18,7 +18,7 @@ class FullScreenPreview(Screen):
         self.render_id, self.path = render_id, path
 
     def compose(self) -> ComposeResult:
-        yield Static(f"render {self.render_id}  ·  {self.path}  ·  escape: back", id="title")
+        yield Static(f"render {self.render_id}  ·  {self.path}  ·  escape: back", id="title", markup=False)
         yield Preview(self.app.image_mode, id="fullscreen-preview")
 
     def on_mount(self) -> None:

@@ -49,7 +49,7 @@ class MainScreen(Screen):
             yield table
             yield GridView(table, self.app.image_mode, id="grid")
             yield PreviewPane(self.app.image_mode, id="preview-pane")
-        yield Static("", id="status")
+        yield Static("", id="status", markup=False)
         yield JobBar(classes="job")
         yield Footer()
 

@@ -41,14 +41,14 @@ class RerunDialog(ModalScreen[dict | None]):
                 "every pass again" if recipe else "its txt2img pass")
         with Vertical(classes="dialog"):
             yield Label(f"Re-run render {self.render_id}", classes="dialog-title")
-            yield Label(f"Makes a new render from {what}.")
+            yield Label(f"Makes a new render from {what}.", markup=False)
             yield Label("seed (blank: a random one)")
             yield Input(value="", placeholder="random", id="seed")
             if not recipe:
                 for key, label, _kind in EDITABLE:
                     yield Label(label)
                     yield Input(value=str(self.settings.get(key) or ""), id=f"set-{key}")
-            yield Label("", id="rerun-error", classes="dialog-error")
+            yield Label("", id="rerun-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Re-run", variant="primary", id="ok")
                 yield Button("Cancel", id="cancel")

@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from atlas.core.terminal import safe
 from atlas.queue import board
 from atlas.tui.errors import explain
 
@@ -44,7 +45,7 @@ class RunsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("atlas: runs", id="title")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="runs-status")
+        yield Static("", id="runs-status", markup=False)
         yield Footer()
 
     @property
@@ -86,10 +87,12 @@ class RunsScreen(Screen):
         self.rows = rows
         table.clear()
         for row in rows:
-            table.add_row(str(row.run_id), row.recipe, Text(row.state, style=STYLES.get(row.state, "")),
-                          row.worker or "", "queue" if row.queued else "local", f"{row.updated:%Y-%m-%d %H:%M:%S}",
+            # Names and errors are text from elsewhere: Text (no markup), made safe for the terminal.
+            table.add_row(str(row.run_id), Text(safe(row.recipe or "")),
+                          Text(row.state, style=STYLES.get(row.state, "")), Text(safe(row.worker or "")),
+                          "queue" if row.queued else "local", f"{row.updated:%Y-%m-%d %H:%M:%S}",
                           "" if row.final_render_id is None else str(row.final_render_id),
-                          (row.error or "").splitlines()[0][:60] if row.error else "", key=str(row.run_id))
+                          Text(safe((row.error or "").splitlines()[0][:60])) if row.error else "", key=str(row.run_id))
         if selected is not None and any(row.run_id == selected for row in rows):
             table.move_cursor(row=table.get_row_index(str(selected)))
         self.query_one("#runs-status", Static).update(summary(rows))

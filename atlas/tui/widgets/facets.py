@@ -91,7 +91,7 @@ class FacetsPanel(Vertical):
                 value = safe(str(count.value))
                 if len(value) > VALUE_WIDTH:
                     value = value[:VALUE_WIDTH - 1] + "…"
-                options.add_option(Option(f"  {value:<{VALUE_WIDTH}} {count.count:>6,}", id=key))
+                options.add_option(Option(Text(f"  {value:<{VALUE_WIDTH}} {count.count:>6,}"), id=key))
         if highlighted is None or highlighted >= options.option_count:  # the first value, ready for enter
             highlighted = next((i for i in range(options.option_count)
                                 if not options.get_option_at_index(i).disabled), None)

@@ -46,7 +46,7 @@ class SearchBar(Vertical):
     def compose(self) -> ComposeResult:
         yield QueryInput(placeholder='search: sampler:"Euler a" cfg:7 steps:40..60 city   (enter runs)',
                          id="query")
-        yield Static("", id="query-error")
+        yield Static("", id="query-error", markup=False)  # shows the typed text: no markup
 
     @property
     def input(self) -> QueryInput:
