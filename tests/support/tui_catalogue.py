@@ -11,6 +11,7 @@ from contextlib import nullcontext
 
 import numpy as np
 from PIL import Image
+from sqlalchemy import text as sql_text
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Model, Pass
@@ -88,6 +89,11 @@ def build(catalogue: Catalogue, frozen: bool = True) -> dict:
         # raise on that walk (once another test has loaded them), and none of them is needed here.
         context = freeze_time("2026-01-02 10:00:00", ignore=["diffusers", "transformers", "torch", "torchvision",
                                                              "spandrel", "huggingface_hub", "accelerate"])
+        # Each catalogue draws its own uuid, which every record embeds: fixed here, so the stored files
+        # (their size and sha256 path, on the detail screen) are the same every run.
+        with catalogue.session() as session:
+            session.execute(sql_text("UPDATE catalogue_identity SET uuid = '00000000-0000-4000-8000-000000000000'"))
+            session.commit()
     else:
         context = nullcontext()
     with context as clock:
