@@ -9,6 +9,7 @@ handed to it through MW_CONFIG_FILE.
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -128,6 +129,24 @@ def _wait_until_up(api: str, server: subprocess.Popen, deadline: float) -> None:
     raise RuntimeError(f"{api} did not answer in time")
 
 
+def _stop(server: subprocess.Popen, sig: int) -> None:
+    """Signal the server's whole process group, then make sure it is gone."""
+    for attempt_sig in (sig, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, attempt_sig)
+        except ProcessLookupError:
+            pass
+        try:
+            server.wait(timeout=10)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:
+        os.killpg(server.pid, signal.SIGKILL)  # workers that ignored SIGTERM after the first exited
+    except ProcessLookupError:
+        pass
+
+
 @contextmanager
 def wiki(attempts: int = 3) -> Iterator[Wiki]:
     """Install and serve a wiki; yield it; stop the server and remove its folder afterwards."""
@@ -143,14 +162,15 @@ def wiki(attempts: int = 3) -> Iterator[Wiki]:
                 _set_port(folder, port)
             env = {**os.environ, "MW_CONFIG_FILE": str(folder / "LocalSettings.php"), "PHP_CLI_SERVER_WORKERS": "2"}
             with open(folder / "server.log", "wb") as log:
+                # Its own process group: with PHP_CLI_SERVER_WORKERS the server forks workers, which
+                # outlive a signal sent to the first process alone.
                 server = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", "-t", str(MEDIAWIKI)], cwd=MEDIAWIKI,
-                                          env=env, stdout=log, stderr=subprocess.STDOUT)
+                                          env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
                 _wait_until_up(f"http://127.0.0.1:{port}/api.php", server, time.monotonic() + 30)
                 break
             except RuntimeError as exc:
-                server.kill()
-                server.wait()
+                _stop(server, signal.SIGKILL)
                 server = None
                 if attempt == attempts - 1:
                     log_text = (folder / "server.log").read_text(errors="replace")
@@ -158,10 +178,5 @@ def wiki(attempts: int = 3) -> Iterator[Wiki]:
         yield Wiki(f"http://127.0.0.1:{port}", ADMIN, APP_ID, password, folder)
     finally:
         if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            _stop(server, signal.SIGTERM)
         shutil.rmtree(folder, ignore_errors=True)
