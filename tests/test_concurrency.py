@@ -2,8 +2,8 @@
 each other instead of failing, import workers that die with their parent.
 
 The multi-writer test runs small (WRITERS processes x RECORDS records, `ATLAS_CONCURRENCY_RECORDS`
-sets it) and at full size, the whole demonstration (8 x 500 = 4,000 records; long on a laptop:
-`-k full`).
+sets it) and at full size, the whole demonstration (8 x 500 = 4,000 records; marked `long`, left out of
+the default run: `-m long`).
 """
 
 import os
@@ -366,7 +366,8 @@ def writers_home(any_home, demo_model_dir, tmp_path):
 
 
 @pytest.mark.parametrize("records", [pytest.param(RECORDS, id="small"),
-                                     pytest.param(FULL_RECORDS, id="full", marks=pytest.mark.slow)])
+                                     pytest.param(FULL_RECORDS, id="full",
+                                                  marks=[pytest.mark.slow, pytest.mark.long])])
 def test_writers_at_once_lose_nothing_and_see_no_lock_errors(writers_home, tmp_path, records):
     home, shared = writers_home
     started = time.monotonic()

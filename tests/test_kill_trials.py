@@ -6,7 +6,7 @@ The commands and kill moments are drawn from a seeded generator; the seed is pri
 every failure, with each trial's command and moment): `ATLAS_KILL_SEED=N` replays a run's draws
 (the moments scale with how fast commands ran here, see SPAN). `ATLAS_KILL_TRIALS` sets the count
 of the long version.
-The short version (five trials: one of each command) runs in CI; the long one is marked slow.
+The short version (five trials: one of each command) runs in CI; the long one is marked `long` (`-m long`).
 """
 
 import hashlib
@@ -263,6 +263,7 @@ def test_kill_trial_short_worker(pg_home, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_kill_trials(backend, home, tmp_path):
     prepared_home(home, tmp_path)
     kinds = WITH_QUEUE if backend == "postgresql" else LOCAL
