@@ -58,6 +58,7 @@ async def test_the_form_opens_with_the_renders_own_values(fixed):
         await pilot.pause()
         assert dialog.query_one("#for-upscale").display and not dialog.query_one("#for-outpaint").display
         assert field(dialog, "tile").value == "512" and field(dialog, "scale").value == "2.0"
+        assert field(dialog, "denoise").value == "0.1"  # the untouched default follows the kind (SD upscale's)
         request = dialog.chosen()
         assert (request.kind, request.seed, request.steps, request.sampler, request.upscaler) == \
             ("upscale", seed, steps, sampler, "Lanczos")
@@ -93,6 +94,31 @@ async def test_cancel_runs_nothing(fixed):
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen) and not passes_started(app) and messages(app) == []
+
+
+async def test_a_pass_stopped_midway_makes_no_render(demo_catalogue, monkeypatch):
+    from sqlmodel import select
+
+    from atlas.core.catalogue.tables import Pass, Render
+    from tests.support.renders import txt2img
+
+    txt2img(demo_catalogue)
+
+    def first_step_then_stop(app, done, total):
+        app.stop_asked = True  # what `x` sets once confirmed; the worker stops before the next step
+
+    monkeypatch.setattr(AtlasApp, "job_progress", first_step_then_stop)
+    app = AtlasApp(demo_catalogue, image_mode="halfcell")
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await open_form(pilot, "lighthouse")
+        field(dialog, "steps").value = "4"
+        await pilot.click("#ok")
+        await settle(pilot)
+        assert app.job is None and any("img2img of render" in text and "stopped" in text for text in messages(app))
+    with demo_catalogue.session() as session:
+        assert len(session.exec(select(Render)).all()) == 1
+        assert [(step.kind, step.status) for step in session.exec(select(Pass).order_by(Pass.id))] == \
+            [("txt2img", "completed"), ("img2img", "interrupted")]
 
 
 async def test_an_img2img_pass_from_the_form_makes_a_new_render(demo_catalogue, monkeypatch):

@@ -57,6 +57,7 @@ class PassDialog(ModalScreen[PassRequest | None]):
     def __init__(self, render_id: int, values: dict[str, str], **kwargs):
         super().__init__(**kwargs)
         self.render_id, self.values = render_id, values
+        self.kind = "img2img"  # the kind the form shows
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -95,6 +96,12 @@ class PassDialog(ModalScreen[PassRequest | None]):
         for other in ("outpaint", "upscale"):
             self.query_one(f"#for-{other}").display = kind == other
         self.query_one("#pass-error", Label).update("")
+        # The kinds' denoising defaults differ (A1111: img2img 0.75, SD upscale far lower): an untouched
+        # default follows the kind; a value the render had or the user typed stays.
+        denoise = self.query_one("#set-denoise", Input)
+        if denoise.value == str(default("denoise", self.kind)):
+            denoise.value = str(default("denoise", kind))
+        self.kind = kind
 
     def chosen(self) -> PassRequest:
         """The request the form describes, checked; BadInput naming the first bad value."""
