@@ -72,7 +72,7 @@ class AtlasApp(FileActions, JudgingActions, App):
                    ("space", "select the row (e, t, v, r then act on every selected row)"),
                    ("V", "select a range: V, move, V again; escape clears the selection"),
                    ("in a render", "arrows walk the lineage; a pass previews its own output; p: the render's"),
-                   ("K", "choose the list's columns (rating among them)"),
+                   ("K", "choose the list's columns (rating among them); < > there: narrower / wider"),
                    ("p", "in the list: the preview pane beside it (shown by itself on wide terminals)"),
                    ("F", "in the list: the facets sidebar; enter on a value narrows the query"),
                    ("g", "in the list: thumbnails in a grid / the list again (arrows, enter, space as in the list)"),
