@@ -57,6 +57,7 @@ class AtlasApp(FileActions, JudgingActions, App):
         Binding("h", "toggle_hidden", "hide / show again", show=False),
         Binding("d,delete", "delete", "delete from the catalogue (asks first)", show=False),
         Binding("C", "compare", "compare two selected renders", show=False),
+        Binding("i", "pass", "img2img, outpaint or upscale this render (a form)", show=False),
     ]
     # Keys of the screens, listed in the help screen beside the app's.
     SCREEN_KEYS = [("/", "focus the search bar"), ("enter", "run the query / open the selected render"),
@@ -71,7 +72,7 @@ class AtlasApp(FileActions, JudgingActions, App):
                    ("space", "select the row (e, t, v, r then act on every selected row)"),
                    ("V", "select a range: V, move, V again; escape clears the selection"),
                    ("in a render", "arrows walk the lineage; a pass previews its own output; p: the render's"),
-                   ("K", "choose the list's columns (rating among them)"),
+                   ("K", "choose the list's columns (rating among them); < > there: narrower / wider"),
                    ("p", "in the list: the preview pane beside it (shown by itself on wide terminals)"),
                    ("F", "in the list: the facets sidebar; enter on a value narrows the query"),
                    ("g", "in the list: thumbnails in a grid / the list again (arrows, enter, space as in the list)"),
@@ -394,6 +395,52 @@ class AtlasApp(FileActions, JudgingActions, App):
                 return
             self.call_from_thread(self.rerun_done, render_id, new_id, render_id == todo[-1][0])
 
+    def action_pass(self) -> None:
+        """A form (screens/passes.py), then the pass in a worker as a re-run goes: job bar, `x` stops it."""
+        from atlas.tui.screens.passes import PassDialog, render_values
+
+        render_id = self.target()
+        if render_id is None:
+            return
+        if self.job is not None:
+            self.notify("a job is already going; wait for it to finish", severity="warning")
+            return
+        try:
+            values = render_values(detail.show(self.catalogue, render_id)["record"])
+        except Exception as exc:
+            self.fail(exc, "cannot make a pass")
+            return
+
+        def chosen(request) -> None:
+            if request is not None and self.job is None:
+                self.stop_asked = False
+                self.set_job({"label": f"{request.kind} of render {render_id}", "done": 0, "total": None})
+                self.pass_worker(render_id, request)
+
+        self.push_screen(PassDialog(render_id, values), chosen)
+
+    @work(thread=True, exclusive=True, group="rerun")
+    def pass_worker(self, render_id: int, request) -> None:
+        from atlas.core.record.write import RenderInfo
+        from atlas.engine import passes
+
+        # The output's author and licence as `atlas img2img` sets them: the config's, else CC0-1.0.
+        config = self.catalogue.home.config()
+        info = RenderInfo(author=config.get("author", {}).get("name"),
+                          licence_id=config.get("defaults", {}).get("licence") or "CC0-1.0")
+        try:
+            render = getattr(passes, request.kind)(self.catalogue, render_id, request, info,
+                                                   progress=self.job_reporter().step)
+        except JobStopped:
+            self.call_from_thread(self.stopped, f"the {request.kind} of render {render_id}")
+            return
+        except Exception as exc:
+            self.call_from_thread(self.set_job, None)
+            self.call_from_thread(self.fail, exc, f"{request.kind} of render {render_id} failed")
+            return
+        self.call_from_thread(self.rerun_done, render_id, render.id, made=f"by {request.kind} from render",
+                             title=f"{request.kind} done")
+
     def job_reporter(self):
         """The engine's progress, from the worker thread to the job bar."""
         from atlas.engine.runner import RunProgress
@@ -437,13 +484,14 @@ class AtlasApp(FileActions, JudgingActions, App):
                     title="stopped", severity="warning")
         self.refresh_results()
 
-    def rerun_done(self, source_id: int, new_id: int, last: bool = True) -> None:
+    def rerun_done(self, source_id: int, new_id: int, last: bool = True,
+                   made: str = "from the settings of render", title: str = "re-run done") -> None:
         if last:
             self.set_job(None)
         # A detail screen keeps its render (its keys act on what it shows); the list selects the new one.
         on_detail = any(isinstance(screen, DetailScreen) for screen in self.screen_stack)
         where = "; it is selected in the list" if on_detail else ""
-        self.notify(f"render {new_id} made from the settings of render {source_id}{where}", title="re-run done")
+        self.notify(f"render {new_id} made {made} {source_id}{where}", title=title)
         if not on_detail:
             self.selected_id = new_id
         self.refresh_results(select=new_id)

@@ -5,7 +5,7 @@ jumps to the last page of the whole result. Queries and counts run in worker thr
 that comes back for a query, sort or window the user has already replaced is dropped.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual.binding import Binding
@@ -41,6 +41,7 @@ CELL_PADDING = 2  # DataTable pads each cell by one column on either side
 SCROLLBAR = 2
 PREFETCH = 20  # load the next page when the cursor is this close to either end of the window
 SORT_KEYS = [column.key for column in COLUMNS]
+WIDTH_RANGE = (3, 60)  # the narrowest and widest a column may be made (K, < and >)
 MARK = "●"
 
 
@@ -49,10 +50,13 @@ def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
 
 
-def layout(width: int, hidden: frozenset[str] = HIDDEN_AT_FIRST) -> list[Column]:
+def layout(width: int, hidden: frozenset[str] = HIDDEN_AT_FIRST, widths: dict[str, int] | None = None) -> list[Column]:
     """The columns for a table `width` cells wide: the essentials always, others while the prompt keeps
-    PROMPT_WANT cells; the prompt then takes the rest (at least PROMPT_MIN). `hidden`: the user's choice."""
-    shown = [c for c in COLUMNS if c.key not in hidden or c.key not in CHOOSABLE]
+    PROMPT_WANT cells; the prompt then takes the rest (at least PROMPT_MIN). `hidden` and `widths`
+    (column key: cells): the user's choice."""
+    widths = widths or {}
+    shown = [replace(c, width=widths.get(c.key, c.width)) for c in COLUMNS
+             if c.key not in hidden or c.key not in CHOOSABLE]
 
     def needed(columns):
         return sum(c.width + CELL_PADDING for c in columns if c.key != "prompt") + PROMPT_WANT + CELL_PADDING
@@ -121,6 +125,7 @@ class ResultsTable(DataTable):
         self.generation = 0  # bumped by every new query, sort or window: older results are dropped
         self.busy = False  # a page is being fetched for the current generation
         self.hidden: frozenset[str] = HIDDEN_AT_FIRST  # columns the user chose not to see
+        self.widths: dict[str, int] = {}  # columns the user made wider or narrower
         self.columns_shown: list[Column] = layout(150, self.hidden)
         self.marked: set[int] = set()
         self.anchor: int | None = None  # the row a visual range started at
@@ -138,7 +143,7 @@ class ResultsTable(DataTable):
         self.relayout()
 
     def relayout(self) -> None:
-        wanted = layout(self.size.width, self.hidden)
+        wanted = layout(self.size.width, self.hidden, self.widths)
         if wanted != self.columns_shown:
             self.columns_shown = wanted
             self.clear(columns=True)
@@ -154,6 +159,16 @@ class ResultsTable(DataTable):
         """Hide the columns in `hidden` (the others show as the width allows)."""
         self.hidden = frozenset(hidden)
         self.relayout()
+
+    def width_of(self, key: str) -> int:
+        return self.widths.get(key, next(c.width for c in COLUMNS if c.key == key))
+
+    def resize_column(self, key: str, delta: int) -> int:
+        """Make column `key` `delta` cells wider (narrower when negative), within WIDTH_RANGE; its new width."""
+        low, high = WIDTH_RANGE
+        self.widths[key] = max(low, min(high, self.width_of(key) + delta))
+        self.relayout()
+        return self.widths[key]
 
     def update_header(self) -> None:
         """Relabel the headers in place (the sort arrow) instead of rebuilding the columns."""
