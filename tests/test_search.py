@@ -459,3 +459,19 @@ def test_migration_0002_down_and_up_keeps_rows_and_reindexes(request, home, back
     assert found((catalogue, ids), "fox") == {"fox", "fox-up"}
     assert found((catalogue, ids), "seed:1") == {"fox"}
     catalogue.close()
+
+
+def test_the_search_table_aligns_columns_and_cuts_the_prompt_with_an_ellipsis(capsys, monkeypatch):
+    from atlas.cli.search_cmd import print_table
+
+    row = {"id": 7, "created": "2026-11-29T07:00:00", "width": 64, "height": 32, "model": "m", "sampler": "Euler a",
+           "steps": 20, "cfg": 7.5, "seed": 123, "prompt": "狐狸" * 40}
+    print_table([row, {**row, "id": 12, "steps": None, "prompt": "fox"}])
+    header, first, second = capsys.readouterr().out.splitlines()
+    assert header.split() == ["id", "created", "size", "model", "sampler", "steps", "cfg", "seed", "prompt"]
+    # widths worked out by hand: "id" column 2 cells wide, numbers right-aligned, "-" for no steps
+    assert first.startswith(" 7 2026-11-29 07:00 64x32 m     Euler a    20 7.5  123 ")
+    assert second.startswith("12 2026-11-29 07:00 64x32 m     Euler a     - 7.5  123 fox")
+    # the prompt is the first 59 characters and "…" (60 at most), 2 cells per CJK character
+    prompt = first[len(" 7 2026-11-29 07:00 64x32 m     Euler a    20 7.5  123 "):]
+    assert prompt == ("狐狸" * 40)[:59] + "…"

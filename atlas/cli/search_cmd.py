@@ -5,7 +5,6 @@ import textwrap
 
 import click
 
-from atlas.cli.common import console
 from atlas.core.limits import MAX_LIST_LIMIT
 from atlas.core.search import fields
 from atlas.core.settings import MAX_INT
@@ -83,30 +82,58 @@ def search(ctx, query, limit, offset, as_json, paths, only_count):
         print_table(rows)
 
 
+COLUMNS = (("id", ">"), ("created", "<"), ("size", "<"), ("model", "<"), ("sampler", "<"), ("steps", ">"),
+           ("cfg", ">"), ("seed", ">"), ("prompt", "<"))
+PROMPT_MIN = 20
+
+
+def _cells(text: str) -> int:
+    """Terminal cells `text` takes: wide (CJK) characters two, combining marks none."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def _cut(text: str, width: int) -> str:
+    """`text` in at most `width` cells, cut with an ellipsis so a cut value never passes for a whole one."""
+    if _cells(text) <= width:
+        return text
+    out, used = "", 0
+    for c in text:
+        if used + _cells(c) > width - 1:
+            break
+        out, used = out + c, used + _cells(c)
+    return out + "…"
+
+
 def print_table(rows: list[dict]) -> None:
+    """The rows as aligned columns, the prompt taking what the terminal leaves. Plain text, not rich:
+    importing rich's console is a third of a cold `atlas search` (README: read commands start fast)."""
+    import shutil
     import sys
 
-    from rich.console import Console
-    from rich.table import Table
-
-    # Piped output has no terminal width: do not squeeze the prompt away.
-    out = console() if sys.stdout.isatty() else Console(file=sys.stdout, width=200, soft_wrap=False)
     if not rows:
-        out.print("no renders match")
+        print("no renders match")
         return
-    table = Table(box=None, pad_edge=False)
-    for name, justify in (("id", "right"), ("created", "left"), ("size", "left"), ("model", "left"),
-                          ("sampler", "left"), ("steps", "right"), ("cfg", "right"), ("seed", "right"),
-                          ("prompt", "left")):
-        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis",
-                         min_width=20 if name == "prompt" else None, ratio=1 if name == "prompt" else None)
+    # Piped output has no terminal width: do not squeeze the prompt away.
+    total = shutil.get_terminal_size((200, 24)).columns if sys.stdout.isatty() else 200
+    table = []
     for row in rows:
         excerpt = row["prompt"] if len(row["prompt"]) <= 60 else row["prompt"][:59] + "…"
         cells = (str(row["id"]), row["created"][:16].replace("T", " "), f"{row['width']}x{row['height']}",
                  row["model"] or "-", row["sampler"] or "-", _text(row["steps"]), _text(row["cfg"]),
                  _text(row["seed"]), excerpt)
-        table.add_row(*map(safe, cells))
-    out.print(table, markup=False)
+        table.append([safe(cell) for cell in cells])
+    widths = [max(_cells(name), *(_cells(line[i]) for line in table)) for i, (name, _) in enumerate(COLUMNS)]
+    widths[-1] = min(widths[-1], max(PROMPT_MIN, total - sum(widths[:-1]) - len(widths) + 1))
+    for line in [[name for name, _ in COLUMNS], *table]:
+        shown = []
+        for (_, align), width, cell in zip(COLUMNS, widths, line, strict=True):
+            cell = _cut(cell, width)
+            pad = " " * (width - _cells(cell))
+            shown.append(pad + cell if align == ">" else cell + pad)
+        print(" ".join(shown).rstrip())
 
 
 def _text(value) -> str:
