@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from atlas.tui.lazy import lazy, lazy_attribute
 
@@ -97,15 +98,22 @@ class FileActions:
         self.push_screen(TextDialog(f"Metadata in the file of render {render_id}", text,
                                     note="as the file carries it (what its maker wrote)"))
 
-    def action_open_image(self) -> None:
+    def target_file(self) -> tuple[int, Path] | None:
+        """The target render and its file, or None (the failure already shown)."""
         render_id = self.target()
         if render_id is None:
-            return
+            return None
         try:
-            path = detail.file_path(self.catalogue, render_id)
+            return render_id, detail.file_path(self.catalogue, render_id)
         except Exception as exc:
             self.fail(exc)
+            return None
+
+    def action_open_image(self) -> None:
+        found = self.target_file()
+        if found is None:
             return
+        path = found[1]
         opener = system_opener()
         if opener is None:
             self.notify(f"no system image viewer here ({' or '.join(OPENERS)} is not installed); "
@@ -122,12 +130,6 @@ class FileActions:
     def action_fullscreen(self) -> None:
         from atlas.tui.screens.fullscreen import FullScreenPreview
 
-        render_id = self.target()
-        if render_id is None:
-            return
-        try:
-            path = detail.file_path(self.catalogue, render_id)
-        except Exception as exc:
-            self.fail(exc)
-            return
-        self.push_screen(FullScreenPreview(render_id, path))
+        found = self.target_file()
+        if found is not None:
+            self.push_screen(FullScreenPreview(*found))
