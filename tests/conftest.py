@@ -142,3 +142,16 @@ def pg_home(home, monkeypatch, postgres_url):
     """A home whose catalogue is a fresh PostgreSQL database."""
     monkeypatch.setenv("ATLAS_DATABASE_URL", postgres.create_database(postgres_url))
     return home
+
+
+@pytest.fixture
+def fixed(home):
+    """(catalogue, ids) of the TUI tests' catalogue (tests/support/tui_catalogue.py), clock not frozen.
+    A short busy timeout: a locked-database test should not wait 30 s."""
+    from atlas.core.catalogue import Catalogue
+    from tests.support import tui_catalogue
+
+    catalogue = Catalogue.open(home, busy_timeout=0.5)
+    ids = tui_catalogue.build(catalogue, frozen=False)
+    yield catalogue, ids
+    catalogue.close()

@@ -5,7 +5,6 @@ import sqlite3
 import pytest
 
 from atlas.core.actions import detail, listing
-from atlas.core.catalogue import Catalogue
 from atlas.tui.app import AtlasApp
 from atlas.tui.screens.detail import DetailScreen
 from atlas.tui.screens.dialogs import AskDialog, TextDialog
@@ -20,14 +19,6 @@ from tests.support.tui_screen import messages, screen_text
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
 
 SIZE = (150, 45)
-
-
-@pytest.fixture
-def fixed(home):
-    catalogue = Catalogue.open(home, busy_timeout=0.5)  # a locked-database test should not wait 30 s
-    ids = tui_catalogue.build(catalogue, frozen=False)
-    yield catalogue, ids
-    catalogue.close()
 
 
 async def test_first_screen_lists_renders_newest_first(fixed):

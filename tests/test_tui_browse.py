@@ -5,7 +5,6 @@ import threading
 
 import pytest
 
-from atlas.core.catalogue import Catalogue
 from atlas.core.thumbnails import ThumbnailCache
 from atlas.tui.app import AtlasApp
 from atlas.tui.screens.compare import CompareScreen
@@ -21,14 +20,6 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
 WIDE = (180, 45)  # the preview pane shows by itself from 160 cells
 SMALL = (80, 24)
 EULER_A = len(tui_catalogue.OUTPAINT_SIDES) + 3 + 1  # the chain (txt2img, 14 outpaints, 2 upscales) and one single
-
-
-@pytest.fixture
-def fixed(home):
-    catalogue = Catalogue.open(home, busy_timeout=0.5)
-    ids = tui_catalogue.build(catalogue, frozen=False)
-    yield catalogue, ids
-    catalogue.close()
 
 
 def file_of(catalogue, render_id: int):

@@ -24,14 +24,6 @@ SIZE = (150, 45)
 
 
 @pytest.fixture
-def fixed(home):
-    catalogue = Catalogue.open(home, busy_timeout=0.5)
-    ids = tui_catalogue.build(catalogue, frozen=False)
-    yield catalogue, ids
-    catalogue.close()
-
-
-@pytest.fixture
 def with_imports(fixed, tmp_path):
     catalogue, ids = fixed
     ids.update(tui_catalogue.add_imports(catalogue, tmp_path / "a1111"))

@@ -3,7 +3,6 @@
 import pytest
 
 from atlas.core.actions import detail
-from atlas.core.catalogue import Catalogue
 from atlas.tui.app import AtlasApp
 from atlas.tui.screens.main import MainScreen
 from atlas.tui.screens.passes import PassDialog
@@ -14,14 +13,6 @@ from tests.support.tui_screen import messages
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
 
 SIZE = (150, 60)
-
-
-@pytest.fixture
-def fixed(home):
-    catalogue = Catalogue.open(home, busy_timeout=0.5)
-    ids = tui_catalogue.build(catalogue, frozen=False)
-    yield catalogue, ids
-    catalogue.close()
 
 
 def field(dialog, name: str):

@@ -7,7 +7,6 @@ import os
 import pytest
 
 from atlas.core.actions import detail
-from atlas.core.catalogue import Catalogue
 from atlas.tui.app import AtlasApp
 from atlas.tui.screens.dialogs import AskDialog, ChoiceMenu, ConfirmDialog, TextDialog
 from atlas.tui.screens.fullscreen import FullScreenPreview
@@ -21,14 +20,6 @@ from tests.support.tui_screen import messages, screen_text
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
 
 SIZE = (150, 45)
-
-
-@pytest.fixture
-def fixed(home):
-    catalogue = Catalogue.open(home, busy_timeout=0.5)
-    ids = tui_catalogue.build(catalogue, frozen=False)
-    yield catalogue, ids
-    catalogue.close()
 
 
 def table_of(app) -> ResultsTable:
