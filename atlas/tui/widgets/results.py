@@ -7,6 +7,7 @@ that comes back for a query, sort or window the user has already replaced is dro
 
 from dataclasses import dataclass, replace
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
@@ -46,8 +47,17 @@ MARK = "●"
 
 
 def fit(text: str, width: int) -> str:
-    """`text` in `width` cells: whole, or cut with an ellipsis so a cut value never passes for a whole one."""
-    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+    """`text` in `width` terminal cells (a CJK character takes two): whole, or cut with an ellipsis so
+    a cut value never passes for a whole one."""
+    if cell_len(text) <= width:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += cell_len(char)
+        if used > width - 1:  # one cell left for the ellipsis
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
 
 
 def layout(width: int, hidden: frozenset[str] = HIDDEN_AT_FIRST, widths: dict[str, int] | None = None) -> list[Column]:
