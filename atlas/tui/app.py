@@ -80,7 +80,7 @@ class AtlasApp(FileActions, JudgingActions, App):
 
     def __init__(self, catalogue, image_mode: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        from atlas.tui.widgets.preview import default_mode
+        from atlas.tui.graphics import default_mode
 
         self.catalogue = catalogue
         self.image_mode = image_mode or default_mode()

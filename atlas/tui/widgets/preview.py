@@ -1,7 +1,6 @@
 """The image preview: textual-image picks sixel / kitty graphics / half blocks for the terminal;
 `halfcell` forces half-block rendering, which works in any terminal (and keeps snapshots stable)."""
 
-import os
 import threading
 from pathlib import Path
 
@@ -9,17 +8,9 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.widgets import Static
 
+from atlas.tui import graphics
+
 THUMBNAIL = (384, 384)  # pixels: plenty for a terminal pane, and big files decode once, small
-
-
-def image_class(mode: str):
-    from textual_image.widget import HalfcellImage, Image
-
-    return HalfcellImage if mode == "halfcell" else Image
-
-
-def default_mode() -> str:
-    return os.environ.get("ATLAS_TUI_IMAGES", "auto")
 
 
 class Preview(Container):
@@ -89,6 +80,7 @@ class Preview(Container):
                 pass
 
     def _decode(self, path: Path):
+        graphics.widget_class(self.mode)  # the first picture imports textual-image here, off the UI thread
         from PIL import Image as PILImage
 
         source = path
@@ -111,7 +103,7 @@ class Preview(Container):
         self.query_one("#preview-note", Static).display = False
         widget = next(iter(self.query(".preview-image")), None)
         if widget is None:
-            self.mount(image_class(self.mode)(thumb, classes="preview-image"))
+            self.mount(graphics.widget_class(self.mode)(thumb, classes="preview-image"))
         else:
             widget.image = thumb
             widget.display = True

@@ -1,0 +1,150 @@
+"""The terminal is asked what pictures it shows in a child process before Textual starts, and
+textual-image is loaded later without asking again (`atlas/tui/graphics.py`).
+
+The terminal here is a pseudo-terminal scripted from the VT standards: a DA1 answer whose
+attributes include 4 has sixel graphics, `CSI 16 t` is answered `CSI 6 ; height ; width t`
+(cell pixels), and a kitty graphics query is answered `APC G i=ID ; OK ST`.
+"""
+
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from atlas.tui import graphics
+
+ROOT = Path(__file__).resolve().parents[1]
+DA1 = b"\x1b[c"
+CELL_SIZE = b"\x1b[16t"
+KITTY_QUERY = re.compile(rb"\x1b_Gi=(\d+),[^;]*;AAAA\x1b\\")
+
+
+def scripted_terminal(argv: list[str], answer, pixels: tuple[int, int] = (0, 0), pass_fds=()) -> bytes:
+    """Run `argv` on a pseudo-terminal of 80x24 cells (`pixels`: its size in pixels as the kernel
+    keeps it; 0: unknown); `answer(written)` gives the bytes the terminal sends back (or None) each
+    time the program writes. Returns all the program wrote."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, *pixels))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("TEXTUAL_CELL_WIDTH", None)
+    env.pop("TEXTUAL_CELL_HEIGHT", None)
+    child = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, pass_fds=pass_fds,
+                             start_new_session=True)
+    os.close(slave)
+    written = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                written += chunk
+                reply = answer(written)
+                if reply:
+                    os.write(master, reply)
+            elif child.poll() is not None:
+                break
+        else:
+            raise AssertionError(f"{argv} did not finish; it wrote {written!r}")
+    finally:
+        child.kill() if child.poll() is None else None
+        child.wait()
+        os.close(master)
+    return written
+
+
+class Terminal:
+    """Answers each question once, as a terminal with the given abilities would."""
+
+    def __init__(self, sixel: bool = False, kitty: bool = False, cell: tuple[int, int] | None = None):
+        self.sixel, self.kitty, self.cell = sixel, kitty, cell
+        self.answered: set[str] = set()
+
+    def __call__(self, written: bytes) -> bytes | None:
+        if DA1 in written and "da1" not in self.answered:
+            self.answered.add("da1")
+            return b"\x1b[?62;4;22c" if self.sixel else b"\x1b[?62;22c"
+        query = KITTY_QUERY.search(written)
+        if query and self.kitty and "kitty" not in self.answered:
+            self.answered.add("kitty")
+            return b"\x1b_Gi=" + query.group(1) + b";OK\x1b\\"
+        if CELL_SIZE in written and self.cell and "cell" not in self.answered:
+            self.answered.add("cell")
+            return b"\x1b[6;%d;%dt" % (self.cell[1], self.cell[0])
+        return None
+
+
+def probe(terminal: Terminal, pixels=(0, 0)) -> dict:
+    read_end, write_end = os.pipe()
+    scripted_terminal([sys.executable, "-m", "atlas.tui.graphics_probe", str(write_end)], terminal, pixels,
+                      pass_fds=(write_end,))
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        return json.loads(pipe.read())
+
+
+@pytest.mark.parametrize("terminal, renderer", [(Terminal(sixel=True, cell=(9, 17)), "sixel"),
+                                                (Terminal(kitty=True, cell=(9, 17)), "tgp"),
+                                                (Terminal(cell=(9, 17)), "halfcell")])
+def test_the_child_finds_what_the_terminal_shows(terminal, renderer):
+    assert probe(terminal) == {"renderer": renderer, "cell_width": 9, "cell_height": 17}
+
+
+def test_the_cell_size_comes_from_the_kernel_when_it_knows_the_pixels():
+    # 80x24 cells in 720x408 pixels: 9x17 each, and the terminal is never asked for it.
+    terminal = Terminal()
+    assert probe(terminal, pixels=(720, 408)) == {"renderer": "halfcell", "cell_width": 9, "cell_height": 17}
+    assert "cell" not in terminal.answered
+
+
+LATER = """
+import sys
+from atlas.tui import graphics
+if sys.argv[1] != "none":
+    graphics.use(graphics.Answers(sys.argv[1], 9, 17))
+cls = graphics.widget_class(sys.argv[2])
+from textual_image._terminal import get_cell_size
+size = get_cell_size()
+sys.stdout.write(f"LOADED {cls.__module__}.{cls.__name__} {size.width}x{size.height}\\n")
+"""
+
+
+@pytest.mark.parametrize("answer, mode, widget, cell", [
+    ("sixel", "auto", "textual_image.widget.sixel.Image", "9x17"),
+    ("tgp", "auto", "textual_image.widget.TGPImage", "9x17"),
+    ("halfcell", "auto", "textual_image.widget.HalfcellImage", "9x17"),
+    ("sixel", "halfcell", "textual_image.widget.HalfcellImage", "9x17"),
+    # --images halfcell: no child asked; the cell size from the kernel's pixels (720x408 / 80x24)
+    ("none", "halfcell", "textual_image.widget.HalfcellImage", "9x17"),
+])
+def test_loading_textual_image_later_asks_the_terminal_nothing(answer, mode, widget, cell):
+    """What Textual would see on stdin had the import asked: any question written is a failure."""
+    terminal = Terminal(sixel=True, cell=(30, 60))  # would answer differently from the child's answers
+    written = scripted_terminal([sys.executable, "-c", LATER, answer, mode], terminal, pixels=(720, 408))
+    text = written.decode(errors="replace")
+    assert f"LOADED {widget} {cell}" in text, text
+    assert terminal.answered == set(), f"the terminal was asked: {written!r}"
+    assert b"\x1b" not in written, written
+
+
+def test_a_broken_or_silent_child_means_half_blocks():
+    assert graphics.parse(b"") is None
+    assert graphics.parse(b'{"renderer": "sixel"}') is None
+    assert graphics.parse(b'{"renderer": "ansi-art", "cell_width": 9, "cell_height": 17}') is None
+    assert graphics.parse(b'{"renderer": "sixel", "cell_width": 0, "cell_height": 17}') is None
+    assert graphics.parse(b'{"renderer": "tgp", "cell_width": 9, "cell_height": 17}') == graphics.Answers("tgp", 9, 17)
