@@ -66,3 +66,28 @@ def test_a_missing_render_is_named_as_the_sqlalchemy_path_names_it(tmp_path, bad
     with pytest.raises(NotFound) as fast:
         reading.show(str(home.root), bad)
     assert str(fast.value) == str(slow.value)
+
+
+def test_the_rating_and_hidden_flag_sit_beside_the_record_on_both_paths(tmp_path):
+    """Both readers print the judgement `atlas rate` and `atlas hide` wrote, outside the record."""
+    from atlas.core.actions import marking
+    from tests.support.tui_catalogue import build
+
+    home = Home.resolve(tmp_path / "home")
+    catalogue = Catalogue.open(home)
+    try:
+        ids = build(catalogue)
+        rated, hidden, plain_one = ids["singles"][:3]
+        marking.rate(catalogue, [rated], 4)
+        marking.hide(catalogue, [hidden])
+        connection = open_reader(home)
+        assert connection is not None
+        try:
+            for render_id, expected in ((rated, (4, False)), (hidden, (None, True)), (plain_one, (None, False))):
+                for facts in (detail.show(catalogue, render_id), plain.describe(connection, home.store, render_id)):
+                    assert (facts["rating"], facts["hidden"]) == expected, render_id
+                    assert not {"rating", "hidden"} & set(facts["record"]["render"]), render_id
+        finally:
+            connection.close()
+    finally:
+        catalogue.close()

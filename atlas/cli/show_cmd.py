@@ -56,6 +56,10 @@ def show_render(facts: dict) -> None:
     out.print(safe(f"licence  {licence['name'] + ' (' + licence['id'] + ')' if licence else '-'}"), markup=False)
     if facts["tags"]:
         out.print(safe("tags     " + " ".join(facts["tags"])), markup=False)
+    if facts.get("rating") or facts.get("hidden"):  # the curator's judgement (`atlas rate`, `atlas hide`)
+        judged = [f"rating {'*' * facts['rating']}" if facts.get("rating") else "",
+                  "hidden" if facts.get("hidden") else ""]
+        out.print("judged   " + ", ".join(filter(None, judged)), markup=False)
     first = record["lineage"][0]
     out.print(safe(f"prompt   {first['prompt']}", multiline=True), markup=False)
     out.print(safe(f"negative {first['negative_prompt'] or 'none'}", multiline=True), markup=False)

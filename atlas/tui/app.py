@@ -27,6 +27,9 @@ detail, exporting, rerun, tagging, verify = (lazy(f"atlas.core.actions.{name}") 
 AskDialog, ConfirmDialog, TextDialog = (lazy_attribute("atlas.tui.screens.dialogs", name) for name in
                                         ("AskDialog", "ConfirmDialog", "TextDialog"))
 
+# The app's actions on a single render (`target`, never `targets`): none of them runs on a compare screen.
+ONE_RENDER_ACTIONS = frozenset({"copy_parameters", "wikitext", "open_folder", "open_image", "fullscreen",
+                                "metadata", "pass", "delete", "compare"})
 BUSY_TIMEOUT_S = 2.0  # how long a write waits for another writer before the UI says so
 
 
@@ -94,6 +97,14 @@ class AtlasApp(FileActions, JudgingActions, App):
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A compare screen shows two renders: the batch actions (`targets`) work on both, the
+        actions on one render have none to work on there and leave its footer."""
+        from atlas.tui.screens.compare import CompareScreen
+
+        on_compare = bool(self.screen_stack) and isinstance(self.screen_stack[-1], CompareScreen)
+        return not (on_compare and action in ONE_RENDER_ACTIONS)
+
     def help_bindings(self) -> list[tuple[str, str]]:
         keys = [(binding.key_display or binding.key.split(",")[0], binding.description)
                 for binding in self.BINDINGS if not binding.action.startswith("rate(")]
@@ -157,7 +168,12 @@ class AtlasApp(FileActions, JudgingActions, App):
             self.push_screen(HelpScreen())
 
     def targets(self) -> list[int]:
-        """The renders a batch action works on: the rows selected in the list, else the one target."""
+        """The renders a batch action works on: the two a compare screen shows, else the rows
+        selected in the list, else the one target."""
+        from atlas.tui.screens.compare import CompareScreen
+
+        if isinstance(self.screen, CompareScreen):
+            return [self.screen.left, self.screen.right]
         if isinstance(self.screen, MainScreen) and self.screen.table.marked:
             return sorted(self.screen.table.marked)
         render_id = self.target()

@@ -7,7 +7,7 @@ from textual import work
 from atlas.tui.lazy import lazy, lazy_attribute
 
 # Loaded on first use: both load SQLAlchemy, which the first screen does without (tui/lazy.py).
-deleting, marking = lazy("atlas.core.actions.deleting"), lazy("atlas.core.actions.marking")
+deleting, detail, marking = (lazy(f"atlas.core.actions.{name}") for name in ("deleting", "detail", "marking"))
 ConfirmDialog = lazy_attribute("atlas.tui.screens.dialogs", "ConfirmDialog")
 
 LISTED = 6  # ids and files named in a confirmation before "and N more"
@@ -43,24 +43,28 @@ class JudgingActions:
         ids = self.targets()
         if not ids:
             return
-        hidden = self.hidden_now(ids)
+        try:
+            hidden = self.hidden_now(ids)
+        except Exception as exc:
+            self.fail(exc, "hide failed")
+            return
         self.judge_worker(ids, "hide", not (hidden and all(hidden.get(i) for i in ids)))
 
     def hidden_now(self, ids: list[int]) -> dict[int, bool]:
-        """Whether each render is hidden: from the rows the list has loaded, else from the catalogue."""
-        from atlas.core.catalogue.tables import Render
+        """Whether each render is hidden: from the rows the list has loaded, else from the render's
+        facts (`atlas show`'s, which carry its rating and hidden flag): a detail screen's own first."""
+        from atlas.tui.screens.detail import DetailScreen
         from atlas.tui.screens.main import MainScreen
 
         known: dict[int, bool] = {}
-        for screen in self.screen_stack:
+        for screen in self.screen_stack:  # bottom to top: what the screen on top shows wins
             if isinstance(screen, MainScreen):
-                known = {row.id: row.hidden for row in screen.table.loaded if row.id in ids}
-        missing = [render_id for render_id in ids if render_id not in known]
-        if missing:
-            with self.catalogue.session() as session:
-                for render_id in missing:
-                    render = session.get(Render, render_id)
-                    known[render_id] = bool(render and render.hidden)
+                known.update({row.id: row.hidden for row in screen.table.loaded if row.id in ids})
+            elif isinstance(screen, DetailScreen) and screen.facts is not None and screen.render_id in ids:
+                known[screen.render_id] = screen.facts["hidden"]
+        for render_id in ids:
+            if render_id not in known:
+                known[render_id] = detail.show(self.catalogue, render_id)["hidden"]
         return known
 
     @work(thread=True, exclusive=True, group="write")
@@ -83,6 +87,10 @@ class JudgingActions:
         else:
             text = f"{what(ids)} shown again"
         self.notify(text, title="rated" if how == "rate" else "hidden" if value else "unhidden")
+        from atlas.tui.screens.detail import DetailScreen
+
+        if isinstance(self.screen, DetailScreen):
+            self.screen.reload()  # its facts show the rating and the hidden flag
         self.refresh_results()  # a hidden render leaves the list; `rating:` queries change
 
     def action_delete(self) -> None:

@@ -141,8 +141,12 @@ def get_render(session: Session, render_id: int | str) -> Render:
 
 
 def describe(session: Session, render: Render, catalogue: Catalogue) -> dict:
-    """What `atlas show --json` prints: catalogue facts around the provenance record."""
+    """What `atlas show --json` prints: catalogue facts around the provenance record.
+
+    The rating and hidden flag are a curator's judgement, catalogue state like the tags: they sit
+    here, beside the record, never in it, so no file written or exported carries them and a new
+    rating does not make `atlas verify` find the embedded record out of date."""
     path, render_id = catalogue.file_of(render), flushed_id(render)
     return {"id": render_id, "sha256": render.sha256, "path": str(path) if path else None,
             "size_bytes": render.size_bytes, "tags": tags_of(session, [render_id]).get(render_id, []),
-            "record": build(session, render)}
+            "rating": render.rating, "hidden": bool(render.hidden), "record": build(session, render)}

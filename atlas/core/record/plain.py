@@ -162,4 +162,5 @@ def describe(connection: sqlite3.Connection, store: Path, render_id: int | str) 
     tags = [row[0] for row in connection.execute("SELECT name FROM tag WHERE render_id = ? ORDER BY name",
                                                  (render["id"],))]
     return {"id": render["id"], "sha256": render["sha256"], "path": str(path) if path else None,
-            "size_bytes": render["size_bytes"], "tags": tags, "record": build(connection, render)}
+            "size_bytes": render["size_bytes"], "tags": tags, "rating": render["rating"],
+            "hidden": bool(render["hidden"]), "record": build(connection, render)}

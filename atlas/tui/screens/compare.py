@@ -1,5 +1,7 @@
 """Two renders side by side: their facts and parameters in rows (`atlas.core.actions.compare`),
-the rows that differ marked with ≠ and highlighted; d shows only those."""
+the rows that differ marked with ≠ and highlighted; d shows only those. The app's batch keys
+(e, t, v, r, 1-5, h) work on the two renders shown, never on the list's selection; its keys on one
+render are off here (`AtlasApp.targets`, `AtlasApp.check_action`)."""
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -75,7 +77,7 @@ class CompareScreen(Screen):
         differing = sum(row.differs for row in rows)
         self.query_one("#compare-status", Static).update(
             f"{differing} of {len(rows)} rows differ (≠)" + (" · only those shown" if self.only_differences else "")
-            + " · d: only the differences / all · escape: back")
+            + " · d: only the differences / all · e t v r 1-5 h: both renders · escape: back")
 
     def action_only_differences(self) -> None:
         self.only_differences = not self.only_differences

@@ -68,7 +68,9 @@ class MainScreen(Screen):
             self.set_interval(interval, self.watch_catalogue)
 
     def run_query(self, text: str, keep: int | None = None) -> None:
-        """Run `text` in a worker; a locked or broken database is a notification, the old rows stay."""
+        """Run `text` in a worker; a locked or broken database is a notification, the old rows stay.
+        The query runs again after every write (`AtlasApp.refresh_results`): the facets count again."""
+        self.facets.forget()
         self.table.load(text, keep=keep)
 
     @on(SearchBar.Submitted)

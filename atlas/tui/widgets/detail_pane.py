@@ -30,6 +30,9 @@ def facts_text(facts: dict) -> str:
              f"[b]created[/b]   {render['created']}   [b]author[/b] {escape(render.get('author') or '-')}"]
     if facts["tags"]:
         lines.append(f"[b]tags[/b]      {escape(' '.join(facts['tags']))}")
+    if facts.get("rating") or facts.get("hidden"):  # the curator's judgement, beside the record
+        judged = ["★" * (facts.get("rating") or 0), "hidden (searches leave it out)" if facts.get("hidden") else ""]
+        lines.append(f"[b]judged[/b]    {', '.join(filter(None, judged))}")
     if lineage:
         first, last = lineage[0], lineage[-1]
         lines.append(f"[b]prompt[/b]    {escape(first['prompt'])}")

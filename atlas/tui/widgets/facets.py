@@ -35,6 +35,7 @@ class FacetsPanel(Vertical):
         super().__init__(**kwargs)
         self.catalogue = catalogue
         self.text: str | None = None  # the query the counts are for (None: none asked yet)
+        self.asked = 0  # bumped by every count asked for: an older count's answer is dropped
         self.values: dict[str, tuple[str, str]] = {}  # option id -> (facet, value)
 
     def compose(self) -> ComposeResult:
@@ -45,11 +46,18 @@ class FacetsPanel(Vertical):
     def options(self) -> OptionList:
         return self.query_one("#facet-options", OptionList)
 
+    def forget(self) -> None:
+        """The catalogue may have changed (a tag, rating, hide, new render): the next `count_for`
+        counts again even for the same query, and a count still running is dropped."""
+        self.text = None
+
     def count_for(self, text: str) -> None:
         """Count the facets of `text` in a worker (nothing when they are already shown for it)."""
         if text == self.text:
             return
         self.text = text
+        self.asked += 1
+        asked = self.asked
         self.query_one("#facets-title", Static).update("facets: counting…")
 
         def work() -> None:
@@ -59,21 +67,21 @@ class FacetsPanel(Vertical):
                 with self.catalogue.session() as session:
                     found = facets.all_counts(session, text, limit=PER_FACET)
             except Exception as exc:
-                self.app.call_from_thread(self.failed, text, exc)
+                self.app.call_from_thread(self.failed, asked, exc)
                 return
-            self.app.call_from_thread(self.counted, text, found)
+            self.app.call_from_thread(self.counted, asked, found)
 
         self.run_worker(work, thread=True, exclusive=True, group="facets")
 
-    def failed(self, text: str, exc: Exception) -> None:
-        if text == self.text:
+    def failed(self, asked: int, exc: Exception) -> None:
+        if asked == self.asked and self.text is not None:
             from atlas.tui.errors import explain
 
             self.text = None  # asked again on the next query
             self.query_one("#facets-title", Static).update(f"facets: {explain(exc)}")
 
-    def counted(self, text: str, found: dict) -> None:
-        if text != self.text:  # the query changed while counting
+    def counted(self, asked: int, found: dict) -> None:
+        if asked != self.asked or self.text is None:  # the query changed, or the catalogue, while counting
             return
         self.query_one("#facets-title", Static).update("facets: enter narrows, - excludes")
         options = self.options
