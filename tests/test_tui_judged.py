@@ -125,6 +125,29 @@ async def test_facets_count_again_after_a_tag_a_hide_and_a_rating_from_the_list(
         assert sidebar_counts(app) == after
 
 
+async def test_f5_counts_the_facets_again_after_a_write_from_elsewhere(fixed):
+    """A tag written outside the TUI (another process, the CLI): f5 runs the query again, and the
+    open sidebar counts again with it."""
+    catalogue, ids = fixed
+    app = AtlasApp(catalogue, image_mode="halfcell")
+    app.watch_interval = None  # only f5 may notice the write
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await to_results(pilot)
+        await pilot.press("F")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert sidebar_counts(app) == walked_counts(catalogue)
+        from atlas.core.actions import tagging
+
+        tagging.tag(catalogue, ids["singles"][:2], add=["elsewhere"])
+        assert walked_counts(catalogue)["tag"].get("elsewhere") == 2
+        await pilot.press("f5")
+        await settle(pilot)
+        assert sidebar_counts(app) == walked_counts(catalogue)
+
+
 async def test_facets_hidden_during_a_write_count_again_when_shown(fixed):
     catalogue, _ids = fixed
     app = AtlasApp(catalogue, image_mode="halfcell")

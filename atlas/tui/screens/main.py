@@ -28,7 +28,8 @@ class MainScreen(Screen):
                 Binding("escape", "focus_table", "results", show=False),
                 Binding("p", "toggle_preview", "preview pane", show=False),
                 Binding("F", "toggle_facets", "facets", show=False),
-                Binding("g", "toggle_grid", "grid / list", show=False)]
+                Binding("g", "toggle_grid", "grid / list", show=False),
+                Binding("f5,ctrl+r", "refresh_rows", "refresh", show=False)]
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -72,6 +73,10 @@ class MainScreen(Screen):
         The query runs again after every write (`AtlasApp.refresh_results`): the facets count again."""
         self.facets.forget()
         self.table.load(text, keep=keep)
+
+    def action_refresh_rows(self) -> None:
+        """Run the query again (renders, tags or ratings written elsewhere), facets with it."""
+        self.run_query(self.table.text, keep=self.table.current_id)
 
     @on(SearchBar.Submitted)
     def query_submitted(self, event: SearchBar.Submitted) -> None:

@@ -109,7 +109,6 @@ class ResultsTable(DataTable):
                 Binding("home,ctrl+home", "first", "first row", show=False),
                 Binding("space", "toggle_mark", "select", show=False),
                 Binding("V", "visual", "select a range", show=False),
-                Binding("f5,ctrl+r", "refresh_rows", "refresh", show=False),
                 Binding("K", "choose_columns", "choose columns", show=False)]
 
     class Loaded(Message):
@@ -368,8 +367,6 @@ class ResultsTable(DataTable):
         self.generation += 1
         self.fetch(self.generation, self.text, self.sort, self.descending, 0, None, count=False)
 
-    def action_refresh_rows(self) -> None:
-        self.load(keep=self.current_id)
 
     @property
     def row_position(self) -> int | None:
