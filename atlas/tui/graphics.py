@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 
 RENDERERS = ("sixel", "tgp", "halfcell", "unicode")
-PROBE_TIMEOUT_S = 5.0  # the child's own questions time out after 0.1 s each; this bounds a hung child
+PROBE_TIMEOUT_S = 10.0  # the child's own questions time out after 0.1 s each; this bounds a hung child
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,10 @@ class Probe:
     def __init__(self, mode: str):
         self.child: subprocess.Popen | None = None
         self.read_end: int | None = None
+        self.terminal_mode: list | None = None  # stdin's termios settings before the child ran
         if mode == "halfcell" or not _is_terminal():
             return  # half blocks need no answers; without a terminal there is nobody to ask
+        self.terminal_mode = _terminal_mode()
         read_end, write_end = os.pipe()
         try:
             self.child = subprocess.Popen([sys.executable, "-m", "atlas.tui.graphics_probe", str(write_end)],
@@ -77,8 +79,15 @@ class Probe:
             except subprocess.TimeoutExpired:
                 self.child.kill()
                 self.child.wait()
+                self._restore_terminal()  # a child killed while asking leaves the terminal raw
                 return None
             return parse(pipe.read(4096))
+
+    def _restore_terminal(self) -> None:
+        if self.terminal_mode is not None:
+            import termios
+
+            termios.tcsetattr(sys.__stdin__.fileno(), termios.TCSANOW, self.terminal_mode)  # type: ignore[union-attr]
 
 
 def parse(data: bytes) -> Answers | None:
@@ -142,6 +151,15 @@ def _import_quietly(cell_size: tuple[int, int] | None) -> None:
         import textual_image.widget  # noqa: F401
     finally:
         sys.__stdout__ = real  # type: ignore[misc]
+
+
+def _terminal_mode() -> list | None:
+    try:
+        import termios
+
+        return termios.tcgetattr(sys.__stdin__.fileno())  # type: ignore[union-attr]
+    except Exception:  # stdin is no terminal (termios.error), or closed, or no termios here
+        return None
 
 
 def _is_terminal() -> bool:
