@@ -148,3 +148,29 @@ def test_a_broken_or_silent_child_means_half_blocks():
     assert graphics.parse(b'{"renderer": "ansi-art", "cell_width": 9, "cell_height": 17}') is None
     assert graphics.parse(b'{"renderer": "sixel", "cell_width": 0, "cell_height": 17}') is None
     assert graphics.parse(b'{"renderer": "tgp", "cell_width": 9, "cell_height": 17}') == graphics.Answers("tgp", 9, 17)
+
+
+def test_the_first_screen_of_atlas_tui_loads_no_numpy(tmp_path):
+    """`atlas tui --images halfcell` in a real terminal, on renders with no files to preview:
+    numpy (textual-image's) is not in the process after its first screen."""
+    from atlas.core.catalogue import Catalogue
+    from atlas.core.catalogue.home import Home
+    from tests.support.tmux_driver import Tmux, available
+    from tests.support.varied_catalogue import fill
+
+    if not available():
+        pytest.skip("tmux is not installed")
+    home = Home.resolve(tmp_path / "home")
+    Catalogue.open(home).close()
+    fill(home.database_path, 50)
+    with Tmux(170, 40) as terminal:  # wide: the preview pane shows beside the list
+        # -P: atlas from PYTHONPATH, never from the current folder
+        terminal.start([sys.executable, "-P", "-m", "atlas.cli.main", "--home", str(home.root), "tui", "--images",
+                        "halfcell"],
+                       env={"TERM": "xterm-256color", "PYTHONPATH": str(ROOT), "COLUMNS": "170", "LINES": "40"})
+        terminal.wait_for("renders", timeout=60)
+        terminal.wait_for("file missing")  # the pane has looked at the first row
+        maps = Path(f"/proc/{terminal.pid()}/maps").read_text()
+        assert "textual" in maps or "python" in maps  # the app's own process, not a shell
+        assert "numpy" not in maps
+        terminal.keys("q")

@@ -26,7 +26,6 @@ import itertools
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -122,12 +121,6 @@ def tree_cpu(root: int) -> float:
     return total
 
 
-def pane_pid(tmux: Tmux) -> int:
-    out = subprocess.run([*tmux.tmux, "display-message", "-p", "-t", tmux.name, "#{pane_pid}"],
-                         capture_output=True, text=True, check=True).stdout
-    return int(out.strip())
-
-
 def wait_until(tmux: Tmux, done, timeout: float = 60, since: float | None = None, poll: float = 0.005) -> float:
     """Seconds from `since` until `done(screen)` holds."""
     since = time.monotonic() if since is None else since
@@ -163,7 +156,7 @@ def first_screen(argv: list[str], done, env: dict[str, str]) -> tuple[float, flo
     with Tmux(*SIZE) as tmux:
         t0 = tmux.start(argv, env={"TERM": "xterm-256color", **env})
         wall = wait_until(tmux, done, since=t0)
-        return wall, tree_cpu(pane_pid(tmux))
+        return wall, tree_cpu(tmux.pid())
 
 
 def first_screens(home: Path, minimal: Path, total: int, repeat: int,

@@ -98,6 +98,12 @@ class Tmux:
                              capture_output=True, text=True).stdout.strip()
         return out == "1"
 
+    def pid(self) -> int:
+        """The process id of the program in the pane."""
+        out = subprocess.run([*self.tmux, "display-message", "-p", "-t", self.name, "#{pane_pid}"],
+                             capture_output=True, text=True, check=True).stdout
+        return int(out.strip())
+
     def close(self) -> None:
         if self.started:
             subprocess.run([*self.tmux, "kill-server"], capture_output=True)
