@@ -104,7 +104,7 @@ FIRST_SCREEN = textwrap.dedent("""
     async def main():
         app = QuickStartApp(DeferredCatalogue(Home.resolve(sys.argv[1]), 2.0), image_mode="halfcell")
         out = {}
-        async with app.run_test(size=(150, 40)) as pilot:
+        async with app.run_test(size=(170, 40)) as pilot:  # wide: the preview pane asks for the first row's file
             table = app.screen.query_one(ResultsTable)
             for _ in range(400):
                 await pilot.pause(0.01)

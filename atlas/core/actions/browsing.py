@@ -10,6 +10,7 @@ catalogues) is read through `actions/listing.py`. Both paths give the same rows
 """
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from atlas.core.catalogue.home import Home
@@ -33,6 +34,7 @@ class DeferredCatalogue:
         self._catalogue: Any = None
         self._lock = threading.Lock()
         self._warming = False
+        self._store: Path | None = None
 
     def reader(self):
         """A new read-only sqlite3 connection (the caller closes it), or None once the file is not
@@ -61,6 +63,13 @@ class DeferredCatalogue:
         except Exception:  # the first real use opens it again, and its caller reports the error
             pass
 
+    def file_of(self, render) -> Path | None:
+        """Where a render's (or row's) bytes are, as `Catalogue.file_of` says, without opening the
+        catalogue: the preview pane asks it for the first screen's first row."""
+        if self._store is None:
+            self._store = self.home.store
+        return plain.file_of(self._store, render)
+
     def close(self) -> None:
         with self._lock:
             if self._catalogue is not None:
@@ -68,7 +77,8 @@ class DeferredCatalogue:
                 self._catalogue = None
 
     def __getattr__(self, name: str):
-        if name.startswith("__") or name in ("_catalogue", "_lock", "_warming"):  # copy/pickle probes; half-built
+        # copy/pickle probes; a half-built instance
+        if name.startswith("__") or name in ("_catalogue", "_lock", "_warming", "_store"):
             raise AttributeError(name)
         return getattr(self.opened(), name)
 
