@@ -62,7 +62,11 @@ class MainScreen(Screen):
         self.query_one("#facets").display = False
         self.grid.display = False
         self.place_preview()
-        self.run_query("")
+        first_page = getattr(self.app, "first_page", None)  # read before the app ran (QuickStartApp), once
+        if first_page is not None:
+            self.app.first_page = None
+        self.facets.forget()
+        self.table.load("", first_page=first_page)
         self.table.focus()
         interval = getattr(self.app, "watch_interval", None)
         if interval:

@@ -192,12 +192,16 @@ class ResultsTable(DataTable):
 
     # ---- loading (workers) ---------------------------------------------------------------------
 
-    def load(self, text: str | None = None, keep: int | None = None) -> None:
+    def load(self, text: str | None = None, keep: int | None = None, first_page: list[Row] | None = None) -> None:
         """Run query `text` (or the current one again) from its first row, off the UI thread;
-        `keep`: a render to put the cursor on again if it is in the new rows."""
+        `keep`: a render to put the cursor on again if it is in the new rows. `first_page`: that
+        page already read (the app's first screen), shown now; only the count runs in a worker."""
         if text is not None:
             self.text = text
         self.generation += 1
+        if first_page is not None:
+            self.fetched(self.generation, 0, first_page, None, keep, count=True, at_end=False)
+            return
         self.fetch(self.generation, self.text, self.sort, self.descending, 0, keep, count=True)
 
     def fetch(self, generation: int, text: str, sort, descending: bool, offset: int, keep: int | None,
