@@ -12,7 +12,7 @@ from atlas.tui.screens.dialogs import ConfirmDialog
 from atlas.tui.screens.main import MainScreen
 from atlas.tui.widgets.results import ResultsTable
 from tests.support import tui_catalogue
-from tests.support.tui_pilot import row_ids, search, settle, to_results
+from tests.support.tui_pilot import row_ids, search, settle, status, table_of, to_results
 from tests.support.tui_screen import messages, screen_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
@@ -26,14 +26,6 @@ def file_of(catalogue, render_id: int):
     from atlas.core.actions import detail
 
     return detail.file_path(catalogue, render_id)
-
-
-def table_of(app) -> ResultsTable:
-    return app.screen.query_one(ResultsTable)
-
-
-def status(app) -> str:
-    return str(app.screen.query_one("#status").render())
 
 
 # ---- preview pane ------------------------------------------------------------------------------

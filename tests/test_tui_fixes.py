@@ -13,9 +13,8 @@ from atlas.tui.app import AtlasApp
 from atlas.tui.screens.detail import DetailScreen
 from atlas.tui.screens.dialogs import AskDialog, ConfirmDialog, TextDialog
 from atlas.tui.screens.main import MainScreen
-from atlas.tui.widgets.results import ResultsTable
 from tests.support import tui_catalogue
-from tests.support.tui_pilot import row_ids, search, settle, to_results
+from tests.support.tui_pilot import row_ids, search, settle, status, table_of, to_results
 from tests.support.tui_screen import messages, screen_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
@@ -28,14 +27,6 @@ def with_imports(fixed, tmp_path):
     catalogue, ids = fixed
     ids.update(tui_catalogue.add_imports(catalogue, tmp_path / "a1111"))
     return catalogue, ids
-
-
-def table_of(app) -> ResultsTable:
-    return app.screen.query_one(ResultsTable)
-
-
-def status(app) -> str:
-    return str(app.screen.query_one("#status").render())
 
 
 async def open_render(pilot, render_id: int) -> None:

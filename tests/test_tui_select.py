@@ -12,18 +12,13 @@ from atlas.tui.screens.dialogs import AskDialog, ChoiceMenu, ConfirmDialog, Text
 from atlas.tui.screens.fullscreen import FullScreenPreview
 from atlas.tui.screens.main import MainScreen
 from atlas.tui.screens.rerun import RerunDialog
-from atlas.tui.widgets.results import ResultsTable
 from tests.support import tui_catalogue
-from tests.support.tui_pilot import row_ids, search, settle, to_results
+from tests.support.tui_pilot import row_ids, search, settle, table_of, to_results
 from tests.support.tui_screen import messages, screen_text
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("tui_notices")]
 
 SIZE = (150, 45)
-
-
-def table_of(app) -> ResultsTable:
-    return app.screen.query_one(ResultsTable)
 
 
 async def select_singles(pilot) -> list[int]:

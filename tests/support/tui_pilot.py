@@ -3,6 +3,15 @@
 from atlas.tui.widgets.results import ResultsTable
 
 
+def table_of(app) -> ResultsTable:
+    return app.screen.query_one(ResultsTable)
+
+
+def status(app) -> str:
+    """The main screen's status line as shown."""
+    return str(app.screen.query_one("#status").render())
+
+
 def row_ids(app) -> list[int]:
     table = app.screen.query_one(ResultsTable)
     return [int(key.value) for key in table.rows]
