@@ -81,6 +81,9 @@ def main(argv=None) -> int:
         make_catalogue.build(home, args.renders)
     database = home / "atlas.db"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ATLAS_HOME": str(home)}
+    # A user's install has its .pyc files; with PYTHONDONTWRITEBYTECODE every start would compile
+    # atlas's sources again (tens of ms) and the figures would be those of no real install.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.pop("ATLAS_DATABASE_URL", None)
     slow_env = {**env, "ATLAS_NO_READER": "1"}
     atlas = [sys.executable, "-m", "atlas.cli.main"]

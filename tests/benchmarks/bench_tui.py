@@ -403,6 +403,9 @@ def main(argv=None) -> int:
     if not available():
         print("tmux is not installed", file=sys.stderr)
         return 2
+    # A user's install has its .pyc files; with PYTHONDONTWRITEBYTECODE (inherited by tmux and the
+    # programs it starts) every start would compile atlas's sources again, as no real install does.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     work = Path(tempfile.mkdtemp(prefix="atlas-bench-tui-"))
     try:
         return run(args, only, work)
