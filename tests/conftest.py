@@ -13,9 +13,16 @@ from atlas.core.catalogue.home import Home
 from tests.support import postgres
 from tests.support.reference_lineage import build_reference
 
+# One torch (OpenMP) thread per process, set before torch loads: xdist runs a worker per core, and
+# workers each spinning up threads of their own oversubscribe the cores; the demo model's many tiny
+# ops then wait on each other (three engine test files took 78 s on two cores, 24 s with this).
+# Commands the tests start inherit it, so their pixels match the ones made in the worker.
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 # The markers follow from the fixtures (pyproject's [tool.pytest.ini_options] markers say what each means).
 POSTGRES_FIXTURES = {"postgres_url", "pg_home"}
-SLOW_FIXTURES = {"demo_model_dir"}  # demo_catalogue and signed_catalogue build on it
+SLOW_FIXTURES = {"demo_model_dir"}  # demo_catalogue, signed_catalogue and demo_recipe_run build on it
 
 
 def pytest_collection_modifyitems(items):
@@ -65,6 +72,46 @@ def demo_catalogue(catalogue, demo_model_dir):
     shutil.copytree(demo_model_dir, catalogue.home.models / DEMO_MODEL_NAME)
     ensure(catalogue)
     return catalogue
+
+
+@pytest.fixture(scope="session")
+def demo_recipe_run(tmp_path_factory, demo_model_dir):
+    """One `atlas demo --seed 5` as the quick start runs it (final render shown as text), in a home
+    of its own: (home root, what it printed, seconds). The recipe takes minutes, so the tests that
+    read or re-render its 17 renders share this run; they carry xdist_group("demo_recipe"), which
+    keeps them on one worker, where it runs once. They must not change that catalogue."""
+    import contextlib
+    import io
+    import time
+
+    from atlas.cli.main import main
+    from atlas.core.record.models import DEMO_MODEL_NAME
+    from atlas.engine.demo_model import ensure
+
+    root = tmp_path_factory.mktemp("demo-recipe") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("ATLAS_DATABASE_URL", raising=False)
+        cat = Catalogue.open(Home.resolve(root))
+        try:
+            shutil.copytree(demo_model_dir, cat.home.models / DEMO_MODEL_NAME)
+            ensure(cat)
+        finally:
+            cat.close()
+        out, started = io.StringIO(), time.monotonic()
+        with contextlib.redirect_stdout(out):
+            code = main(["--home", str(root), "demo", "--seed", "5"])
+    assert code == 0, out.getvalue()
+    return root, out.getvalue(), time.monotonic() - started
+
+
+@pytest.fixture
+def demo_run(home, monkeypatch, demo_recipe_run):
+    """The shared demo recipe run's catalogue (`demo_recipe_run`); `cli` commands run against it."""
+    root = demo_recipe_run[0]
+    monkeypatch.setenv("ATLAS_HOME", str(root))
+    cat = Catalogue.open(Home.resolve(root))
+    yield cat
+    cat.close()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ sets it) and at full size, the whole demonstration (8 x 500 = 4,000 records; mar
 the default run: `-m long`).
 """
 
+import json
 import os
 import signal
 import sqlite3
@@ -371,16 +372,19 @@ def writers_home(any_home, demo_model_dir, tmp_path):
 def test_writers_at_once_lose_nothing_and_see_no_lock_errors(writers_home, tmp_path, records):
     home, shared = writers_home
     started = time.monotonic()
-    folders = [tmp_path / f"writer-{i}" for i in range(WRITERS)]
-    processes = []
-    for index, folder in enumerate(folders):
-        folder.mkdir()
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "tests.support.concurrent_writer", str(index), str(records), str(folder),
-             str(shared)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, **ONE_THREAD}))
-    results = finish(processes, timeout=max(900, records * 20))
-    for index, (code, _, err) in enumerate(results):
+    for index in range(WRITERS):
+        (tmp_path / f"writer-{index}").mkdir()
+    # WRITERS processes at once, forked after torch is imported (tests/support/concurrent_writer.py).
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.concurrent_writer", "--fork", str(WRITERS), str(records),
+         str(tmp_path), str(shared)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **ONE_THREAD})
+    [(launched, out, launch_err)] = finish([launcher], timeout=max(900, records * 20))
+    assert launched == 0, launch_err
+    codes = json.loads(out)
+    assert len(codes) == WRITERS, out
+    for index, code in enumerate(codes):
+        err = (tmp_path / f"writer-{index}.err").read_text()
         assert not [p for p in PROBLEMS if p in err], f"writer {index} said:\n{err}"
         assert code == 0, f"writer {index}: {code} commands failed\n{err}"
     catalogue = Catalogue.open(home)

@@ -67,12 +67,11 @@ class Recorder(runner.RunProgress):
         self.steps.append((len(self.passes), done, total))
 
 
-def test_demo_recipe_runs_end_to_end_with_a_chained_lineage(demo_catalogue, cli):
-    started = time.monotonic()
-    result = cli("demo", "--seed", "5")  # as the quick start runs it: the final render shown as text
-    assert result.code == 0, result.err
-    final = int(re.search(r"^render (\d+)", result.out, re.MULTILINE).group(1))
-    assert re.search(r"^run \d+ completed in [\d.]+ s$", result.out, re.MULTILINE)
+@pytest.mark.xdist_group("demo_recipe")  # shares demo_recipe_run with tests/test_rerender.py
+def test_demo_recipe_runs_end_to_end_with_a_chained_lineage(demo_recipe_run, demo_run, cli):
+    _, printed, seconds = demo_recipe_run  # `atlas demo --seed 5`, as the quick start runs it
+    final = int(re.search(r"^render (\d+)", printed, re.MULTILINE).group(1))
+    assert re.search(r"^run \d+ completed in [\d.]+ s$", printed, re.MULTILINE)
     facts = cli("show", "--json", final).json()
     lineage = facts["record"]["lineage"]
     assert [p["kind"] for p in lineage] == ["txt2img"] + ["outpaint"] * 14 + ["upscale"] * 2
@@ -84,7 +83,7 @@ def test_demo_recipe_runs_end_to_end_with_a_chained_lineage(demo_catalogue, cli)
     assert [p["run"]["position"] for p in lineage] == list(range(17))
     assert [p["seed"] for p in lineage] == [5 + k for k in range(17)]
     assert lineage[-1]["upscaler"]["name"] == "atlas-demo-tiny-swinir"
-    print(f"demo recipe: {time.monotonic() - started:.1f} s")
+    print(f"demo recipe: {seconds:.1f} s")
     # every file of the finished run still matches the catalogue (the run's status changed after
     # its files were written, so it must not be part of the embedded record)
     checked = cli("verify", "--all")
