@@ -174,3 +174,34 @@ def test_the_first_screen_of_atlas_tui_loads_no_numpy(tmp_path):
         assert "textual" in maps or "python" in maps  # the app's own process, not a shell
         assert "numpy" not in maps
         terminal.keys("q")
+
+
+def test_atlas_tui_asks_the_terminal_in_a_child_and_shows_pictures(catalogue):
+    """`atlas tui` with pictures on auto, end to end in tmux (which answers DA1 without sixel): the
+    child asks, the preview shows the picture in half blocks, nothing of the terminal's answers shows
+    as typed text, and q quits. That the late import asks nothing is checked on the scripted terminal
+    above: here Textual would swallow a stray answer."""
+    from tests.support import tui_catalogue
+    from tests.support.tmux_driver import Tmux, available
+
+    if not available():
+        pytest.skip("tmux is not installed")
+    ids = tui_catalogue.build(catalogue, frozen=False)
+    home = str(catalogue.home.root)
+    catalogue.close()
+    env = {"TERM": "xterm-256color", "PYTHONPATH": str(ROOT), "COLUMNS": "180", "LINES": "45",
+           "ATLAS_TUI_IMAGES": "auto"}
+    with Tmux(180, 45) as terminal:
+        terminal.start([sys.executable, "-P", "-m", "atlas.cli.main", "--home", home, "tui"], env=env)
+        terminal.wait_for("21 renders")
+        terminal.wait_for(f"render {ids['chain'][-1]} ·")
+        terminal.wait_for("▀")  # the picture, in half blocks
+        screen = terminal.capture()
+        search_line = next(line for line in screen.splitlines() if "search" in line)
+        assert "?" not in search_line and ";" not in search_line, screen  # no "[?62;22c" typed in
+        assert "Traceback" not in screen
+        terminal.keys("q")
+        deadline = time.monotonic() + 10
+        while not terminal.dead() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert terminal.dead(), terminal.capture()

@@ -60,8 +60,10 @@ class Probe:
         self.terminal_mode = _terminal_mode()
         read_end, write_end = os.pipe()
         try:
-            self.child = subprocess.Popen([sys.executable, "-m", "atlas.tui.graphics_probe", str(write_end)],
-                                          pass_fds=(write_end,), stderr=subprocess.DEVNULL)
+            # -P as this process had it: the child imports the same atlas, never one in the current folder
+            safe_path = ["-P"] if sys.flags.safe_path else []
+            self.child = subprocess.Popen([sys.executable, *safe_path, "-m", "atlas.tui.graphics_probe",
+                                           str(write_end)], pass_fds=(write_end,), stderr=subprocess.DEVNULL)
         except OSError:
             os.close(read_end)
         else:
