@@ -26,7 +26,7 @@ from atlas.core.catalogue import Catalogue, claims, retry
 from atlas.core.catalogue.database import HEAD, current_revision
 from atlas.core.catalogue.tables import Licence, Model, Pass, Render, Run, Tag, utcnow
 from atlas.core.errors import AtlasError
-from tests.support.processes import children_of, run_atlas, running
+from tests.support.processes import children_of, kill_running, run_atlas, survivors
 
 WRITERS = 8
 RECORDS = int(os.environ.get("ATLAS_CONCURRENCY_RECORDS", "4"))
@@ -430,14 +430,9 @@ def test_sigkill_of_a_recursive_import_leaves_no_worker_alive(home, tmp_path):
         assert workers, "the import ended before its workers could be seen"
         importer.send_signal(signal.SIGKILL)
         importer.wait(timeout=30)
-        deadline = time.monotonic() + 5
-        while any(running(pid) for pid in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        alive = [pid for pid in workers if running(pid)]
+        alive = survivors(workers, within=5)
         assert alive == [], f"import workers {alive} outlived their parent"
     finally:
-        for pid in workers:
-            if running(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_running(workers)
         if importer.poll() is None:
             importer.kill()

@@ -28,7 +28,7 @@ from sqlmodel import select
 
 from atlas.core.catalogue import Catalogue
 from atlas.core.catalogue.tables import Render, Run
-from tests.support.processes import descendants_of, run_atlas, running
+from tests.support.processes import descendants_of, kill_running, run_atlas, survivors
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -167,12 +167,8 @@ class Trials:
 
     def no_survivors(self, family: set[int]) -> None:
         """A killed command's own processes (import readers, worker processes) die with it."""
-        deadline = time.monotonic() + 10
-        while any(running(pid) for pid in family) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        alive = sorted(pid for pid in family if running(pid))
-        for pid in alive:
-            os.kill(pid, signal.SIGKILL)
+        alive = survivors(family, within=10)
+        kill_running(alive)
         assert alive == [], f"processes {alive} outlived the killed command\n{self.context()}"
 
     # --- the checks after each kill ---

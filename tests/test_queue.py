@@ -273,7 +273,7 @@ def test_the_schema_is_made_once_when_two_processes_start_together(pg_home):
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads processes from /proc (Linux)")
 def test_sigkill_of_a_worker_with_several_processes_leaves_none_of_them(pg_home):
-    from tests.support.processes import children_of, running
+    from tests.support.processes import children_of, kill_running, survivors
 
     parent = subprocess.Popen([sys.executable, "-m", "atlas.cli.main", "worker", "--concurrency", "2"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
@@ -286,13 +286,8 @@ def test_sigkill_of_a_worker_with_several_processes_leaves_none_of_them(pg_home)
         assert len(workers) == 2, "the worker processes did not start"
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)
-        deadline = time.monotonic() + 5
-        while any(running(pid) for pid in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert [pid for pid in workers if running(pid)] == []
+        assert survivors(workers, within=5) == []
     finally:
-        for pid in workers:
-            if running(pid):
-                os.kill(pid, signal.SIGKILL)
+        kill_running(workers)
         if parent.poll() is None:
             parent.kill()

@@ -1,8 +1,10 @@
 """Running atlas, or a probe, in a fresh interpreter: what it imports and how it exits."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 HEAVY = ["torch", "diffusers", "textual", "transformers", "spandrel"]
 
@@ -55,3 +57,21 @@ def running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def survivors(pids, within: float) -> list[int]:
+    """Of `pids`, those still running after up to `within` seconds of waiting for them all to end."""
+    deadline = time.monotonic() + within
+    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return sorted(pid for pid in pids if running(pid))
+
+
+def kill_running(pids) -> None:
+    """SIGKILL those of `pids` still running (a test's clean-up after a failed check)."""
+    for pid in pids:
+        if running(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
