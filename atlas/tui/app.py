@@ -5,6 +5,7 @@ and widgets only show things. Anything that can fail (a locked database, a file 
 store, a feature not in this build) ends as a notification, never a traceback.
 """
 
+from functools import partial
 from pathlib import Path
 
 from textual import work
@@ -373,18 +374,15 @@ class AtlasApp(FileActions, JudgingActions, App):
     def resume_worker(self, render_id: int, run_id: int) -> None:
         from atlas.engine.runner import resume
 
-        try:
+        def step() -> int:
             run = resume(self.catalogue, run_id, progress=self.job_reporter())
             if run.final_render_id is None:
                 raise RuntimeError(f"run {run_id} ended {run.status} without a final render")
-        except JobStopped:
-            self.call_from_thread(self.stopped, f"run {run_id}")
-            return
-        except Exception as exc:
-            self.call_from_thread(self.set_job, None)
-            self.call_from_thread(self.fail, exc, f"resuming run {run_id} failed")
-            return
-        self.call_from_thread(self.rerun_done, render_id, run.final_render_id)
+            return run.final_render_id
+
+        new_id = self.job_step(step, f"run {run_id}", f"resuming run {run_id} failed")
+        if new_id is not None:
+            self.call_from_thread(self.rerun_done, render_id, new_id)
 
     def start_reruns(self, todo: list[tuple[int, dict]]) -> None:
         if self.job is not None:
@@ -400,14 +398,9 @@ class AtlasApp(FileActions, JudgingActions, App):
         from atlas.engine.rerun import rerun as make_again
 
         for render_id, settings in todo:
-            try:
-                new_id = make_again(self.catalogue, settings, self.job_reporter())
-            except JobStopped:
-                self.call_from_thread(self.stopped, f"the re-run of render {render_id}")
-                return
-            except Exception as exc:
-                self.call_from_thread(self.set_job, None)
-                self.call_from_thread(self.fail, exc, f"re-run of render {render_id} failed")
+            new_id = self.job_step(partial(make_again, self.catalogue, settings, self.job_reporter()),
+                                   f"the re-run of render {render_id}", f"re-run of render {render_id} failed")
+            if new_id is None:
                 return
             self.call_from_thread(self.rerun_done, render_id, new_id, render_id == todo[-1][0])
 
@@ -444,18 +437,27 @@ class AtlasApp(FileActions, JudgingActions, App):
         config = self.catalogue.home.config()
         info = RenderInfo(author=config.get("author", {}).get("name"),
                           licence_id=config.get("defaults", {}).get("licence") or "CC0-1.0")
+        def step():
+            return getattr(passes, request.kind)(self.catalogue, render_id, request, info,
+                                                 progress=self.job_reporter().step)
+
+        render = self.job_step(step, f"the {request.kind} of render {render_id}",
+                               f"{request.kind} of render {render_id} failed")
+        if render is not None:
+            self.call_from_thread(self.rerun_done, render_id, render.id, made=f"by {request.kind} from render",
+                                 title=f"{request.kind} done")
+
+    def job_step(self, step, what: str, failed: str):
+        """`step()` in a job's worker thread; its result, or None when the user stopped it (said as
+        "`what` stopped") or it failed (said under the title `failed`): the job is over then."""
         try:
-            render = getattr(passes, request.kind)(self.catalogue, render_id, request, info,
-                                                   progress=self.job_reporter().step)
+            return step()
         except JobStopped:
-            self.call_from_thread(self.stopped, f"the {request.kind} of render {render_id}")
-            return
+            self.call_from_thread(self.stopped, what)
         except Exception as exc:
             self.call_from_thread(self.set_job, None)
-            self.call_from_thread(self.fail, exc, f"{request.kind} of render {render_id} failed")
-            return
-        self.call_from_thread(self.rerun_done, render_id, render.id, made=f"by {request.kind} from render",
-                             title=f"{request.kind} done")
+            self.call_from_thread(self.fail, exc, failed)
+        return None
 
     def job_reporter(self):
         """The engine's progress, from the worker thread to the job bar."""
