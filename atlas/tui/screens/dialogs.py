@@ -1,4 +1,4 @@
-"""Small modal dialogs: ask for one line of text, show a block of text."""
+"""Small modal dialogs: ask for one line of text, show a block of text; the base of the forms."""
 
 from textual import on
 from textual.app import ComposeResult
@@ -6,6 +6,33 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, TextArea
+
+
+class FormDialog(ModalScreen):
+    """A form: enter or OK dismisses it with what `chosen()` makes of its fields; when that raises
+    one of REFUSED, the reason shows in the label #ERROR_ID and the form stays. Escape or Cancel
+    dismisses it with None."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    REFUSED: tuple[type[Exception], ...] = (ValueError,)
+    ERROR_ID = "form-error"
+
+    def chosen(self):
+        raise NotImplementedError
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def accept(self) -> None:
+        try:
+            result = self.chosen()
+        except self.REFUSED as exc:
+            self.query_one(f"#{self.ERROR_ID}", Label).update(str(exc))
+            return
+        self.dismiss(result)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class AskDialog(ModalScreen[str | None]):

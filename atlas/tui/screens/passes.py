@@ -4,14 +4,13 @@ so a bad value shows in the form and nothing runs; escape or Cancel runs nothing
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from atlas.core.errors import BadInput
 from atlas.core.record.requests import REQUESTS, PassRequest
 from atlas.core.settings import SETTINGS, SIDES, default
+from atlas.tui.screens.dialogs import FormDialog
 from atlas.tui.screens.rerun import read_seed
 
 KINDS = ("img2img", "outpaint", "upscale")
@@ -49,10 +48,11 @@ def typed(name: str, text: str):
         return text
 
 
-class PassDialog(ModalScreen[PassRequest | None]):
+class PassDialog(FormDialog):
     """Returns the checked request of the chosen kind, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    REFUSED = (BadInput,)
+    ERROR_ID = "pass-error"
 
     def __init__(self, render_id: int, values: dict[str, str], **kwargs):
         super().__init__(**kwargs)
@@ -120,16 +120,3 @@ class PassDialog(ModalScreen[PassRequest | None]):
             values["side"] = str(self.query_one("#set-side", Select).value)
         return REQUESTS[kind](seed=seed, **values).checked()
 
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#ok")
-    def accept(self) -> None:
-        try:
-            request = self.chosen()
-        except BadInput as exc:
-            self.query_one("#pass-error", Label).update(str(exc))
-            return
-        self.dismiss(request)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

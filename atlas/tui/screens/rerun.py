@@ -1,14 +1,12 @@
 """The re-run dialog: what will be made again, with the seed and (for one txt2img pass) its settings
 editable before anything starts; escape or Cancel starts nothing."""
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
 from atlas.core.settings import MAX_INT
+from atlas.tui.screens.dialogs import FormDialog
 
 # (settings key, label, type) of what a txt2img re-run lets one change besides the seed.
 EDITABLE = (("prompt", "prompt", str), ("negative_prompt", "negative prompt", str), ("sampler", "sampler", str),
@@ -26,10 +24,10 @@ def read_seed(text: str) -> int:
     return seed
 
 
-class RerunDialog(ModalScreen[dict | None]):
+class RerunDialog(FormDialog):
     """Returns the settings to re-run with (the seed set), or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
+    ERROR_ID = "rerun-error"  # a bad seed or setting: ValueError
 
     def __init__(self, render_id: int, settings: dict, **kwargs):
         super().__init__(**kwargs)
@@ -72,16 +70,3 @@ class RerunDialog(ModalScreen[dict | None]):
                         from None
         return settings
 
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#ok")
-    def accept(self) -> None:
-        try:
-            settings = self.chosen()
-        except ValueError as exc:
-            self.query_one("#rerun-error", Label).update(str(exc))
-            return
-        self.dismiss(settings)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
