@@ -13,7 +13,8 @@ def tui(ctx, images):
     from atlas.tui import graphics
 
     # Asked in a child process while this one loads the app (atlas.tui.graphics says why).
-    probe = graphics.Probe(images or graphics.default_mode())
+    mode = images or graphics.default_mode()
+    probe = graphics.Probe(mode)
     from atlas.core.actions.browsing import DeferredCatalogue, readable
     from atlas.core.catalogue.home import Home
     from atlas.tui.app import BUSY_TIMEOUT_S, AtlasApp
@@ -24,8 +25,8 @@ def tui(ctx, images):
         # At the schema head: the first screen is read with sqlite3 and SQLAlchemy loads after it.
         catalogue = DeferredCatalogue(home, BUSY_TIMEOUT_S)
         ctx.call_on_close(catalogue.close)
-        app = QuickStartApp(catalogue, image_mode=images)
+        app = QuickStartApp(catalogue, image_mode=mode)
     else:  # a new home, a migration to run, PostgreSQL: opened (and reported) here, as before
-        app = AtlasApp(open_catalogue(ctx, busy_timeout=BUSY_TIMEOUT_S), image_mode=images)
+        app = AtlasApp(open_catalogue(ctx, busy_timeout=BUSY_TIMEOUT_S), image_mode=mode)
     graphics.use(probe.answers())  # before Textual reads the terminal: the child is done with it
     app.run()
