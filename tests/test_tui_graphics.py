@@ -201,7 +201,4 @@ def test_atlas_tui_asks_the_terminal_in_a_child_and_shows_pictures(catalogue):
         assert "?" not in search_line and ";" not in search_line, screen  # no "[?62;22c" typed in
         assert "Traceback" not in screen
         terminal.keys("q")
-        deadline = time.monotonic() + 10
-        while not terminal.dead() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert terminal.dead(), terminal.capture()
+        assert terminal.wait_dead(), terminal.capture()

@@ -2,7 +2,6 @@
 
 import os
 import sys
-import time
 
 import pytest
 
@@ -65,10 +64,7 @@ def test_atlas_tui_in_a_real_terminal(catalogue, terminal):
     terminal.keys("Escape")
     terminal.wait_for("2 renders matching kind:upscale")
     terminal.keys("q")
-    deadline = time.monotonic() + 10
-    while not terminal.dead() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert terminal.dead(), terminal.capture()
+    assert terminal.wait_dead(), terminal.capture()
     assert "Traceback" not in terminal.capture()
 
 
@@ -123,10 +119,7 @@ def test_selected_rows_export_as_one_batch_and_a_rerun_keeps_the_shown_render(de
     terminal.keys("Enter")
     terminal.wait_for("2 renders matching harbour")  # the source and the re-run made from it
     terminal.keys("Tab", "q")  # in the search bar q is a letter: from the results it quits
-    deadline = time.monotonic() + 10
-    while not terminal.dead() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert terminal.dead(), terminal.capture()
+    assert terminal.wait_dead(), terminal.capture()
     assert "Traceback" not in terminal.capture()
 
 
@@ -158,8 +151,5 @@ def test_preview_pane_follows_the_cursor_and_facets_narrow_the_query(catalogue, 
         assert any('tag:"best"' in line for line in terminal.capture().splitlines()[:4])  # in the search bar
         terminal.wait_for(f"render {ids['singles'][2]} ·")  # the pane follows the new first row
         terminal.keys("F", "q")
-        deadline = time.monotonic() + 10
-        while not terminal.dead() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert terminal.dead(), terminal.capture()
+        assert terminal.wait_dead(), terminal.capture()
         assert "Traceback" not in terminal.capture()

@@ -247,11 +247,8 @@ def query_round_trips(home: Path, total: int, repeat: int) -> tuple[dict[str, li
                 if not rows_on_screen(screen, wanted[query][1]):
                     raise AssertionError(f"rows {wanted[query][1]} of {query!r} not on screen:\n{screen}")
         tmux.keys("Tab", "q")  # out of the search bar first, where q is a letter
-        deadline = time.monotonic() + 10
-        while not tmux.dead():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"q did not quit; the screen:\n{tmux.capture()}")
-            time.sleep(0.05)
+        if not tmux.wait_dead():
+            raise AssertionError(f"q did not quit; the screen:\n{tmux.capture()}")
     return times, counted
 
 

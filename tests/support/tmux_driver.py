@@ -98,6 +98,13 @@ class Tmux:
                              capture_output=True, text=True).stdout.strip()
         return out == "1"
 
+    def wait_dead(self, timeout: float = 10) -> bool:
+        """Wait up to `timeout` seconds for the program in the pane to exit; whether it has."""
+        deadline = time.monotonic() + timeout
+        while not self.dead() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.dead()
+
     def pid(self) -> int:
         """The process id of the program in the pane."""
         out = subprocess.run([*self.tmux, "display-message", "-p", "-t", self.name, "#{pane_pid}"],
